@@ -1,0 +1,42 @@
+# The README's two commands are `make run` and `make test`.
+# Both create .venv with Python 3.10 when it is missing and install the locked dependencies.
+
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+# Python 3.10: `python3.10` on PATH when it answers, else the newest 3.10 under pyenv.
+PYTHON310 ?= $(shell \
+  if python3.10 -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1; then command -v python3.10; \
+  else root=$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv); ls -d $$root/versions/3.10*/bin/python 2>/dev/null | sort -V | tail -n1; fi)
+
+.PHONY: run test train bench seed venv clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found: install it (e.g. 'pyenv install 3.10') or set PYTHON310=/path/to/python3.10"; exit 1; }
+	@test -x $(PY) || $(PYTHON310) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(VENV)/bin/uv pip sync --python $(PY) requirements.lock
+	$(VENV)/bin/uv pip install --python $(PY) --no-deps -e .
+	@touch $(STAMP)
+
+run: venv
+	$(VENV)/bin/motcua run
+
+train: venv
+	$(VENV)/bin/motcua train
+
+seed: venv
+	$(VENV)/bin/motcua demo seed
+
+test: venv
+	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+
+bench: venv
+	$(VENV)/bin/python bench/turn_latency.py
+
+clean:
+	rm -rf $(VENV) models/*.tar.gz var/*.db

@@ -1,0 +1,50 @@
+"""The gateway: every channel hands a citizen's text here; it is stored, sent to Rasa,
+and the replies are stored and returned to the channel to deliver."""
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from bot import messages
+from bot.rasa_client import RasaUnavailable, Reply
+from bot.state import DB, RASA, SETTINGS
+from motcua.store.conversations import record_message
+from nlu.text import clean, normalize
+
+log = logging.getLogger(__name__)
+
+
+async def converse(app: web.Application, channel: str, chat_id: str, raw_text: str) -> list[Reply]:
+    settings = app[SETTINGS]
+    text = clean(raw_text or "")
+    if not text:
+        return [Reply(messages.EMPTY_MESSAGE)]
+
+    db = app[DB]
+    try:
+        async with db.session() as session, session.begin():
+            await record_message(session, channel, chat_id, "in", text)
+    except Exception:
+        # Not stored means not acknowledged: the citizen is asked to send it again.
+        log.exception("could not store an incoming %s message", channel)
+        return [Reply(messages.BUSY)]
+
+    if len(text) > settings.max_message_chars:
+        replies = [Reply(messages.TOO_LONG.format(limit=settings.max_message_chars))]
+    elif not normalize(text):  # only emoji or punctuation: nothing for the model to read
+        replies = [Reply(messages.NO_WORDS)]
+    else:
+        try:
+            replies = await app[RASA].send(f"{channel}:{chat_id}", text) or [Reply(messages.NOT_UNDERSTOOD)]
+        except RasaUnavailable as exc:
+            log.warning("Rasa unavailable for a %s message: %s", channel, exc)
+            replies = [Reply(messages.BUSY)]
+
+    try:
+        async with db.session() as session, session.begin():
+            for reply in replies:
+                await record_message(session, channel, chat_id, "out", reply.text, reply.buttons)
+    except Exception:
+        log.exception("could not store the replies of a %s message", channel)
+    return replies

@@ -1,0 +1,1 @@
+"""Channels: each module turns its platform's messages into `gateway.converse` calls."""

@@ -1,0 +1,37 @@
+"""The web chat channel: the page at `/` and its JSON endpoint (Rasa REST channel shape)."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from aiohttp import web
+
+from bot import messages
+from bot.gateway import converse
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+# Sender ids are made by the page (a random UUID); anything else is refused.
+_SENDER = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+
+
+def _error(status: int, text: str) -> web.Response:
+    return web.json_response([{"text": text}], status=status)
+
+
+async def page(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "webchat.html", headers={"Cache-Control": "no-cache"})
+
+
+async def post_message(request: web.Request) -> web.Response:
+    try:
+        body = await request.json()
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return _error(400, messages.BAD_REQUEST)
+    if not isinstance(body, dict):
+        return _error(400, messages.BAD_REQUEST)
+    sender, text = body.get("sender"), body.get("message")
+    if not isinstance(sender, str) or not _SENDER.match(sender) or not isinstance(text, (str, type(None))):
+        return _error(400, messages.BAD_REQUEST)
+    replies = await converse(request.app, "web", sender, text or "")
+    return web.json_response([r.as_json() for r in replies])

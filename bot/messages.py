@@ -1,0 +1,15 @@
+"""Fixed sentences the gateway itself says to citizens (everything else comes from Rasa)."""
+
+EMPTY_MESSAGE = "Anh/chị vui lòng nhập câu hỏi hoặc nội dung cần hỗ trợ."
+TOO_LONG = (
+    "Tin nhắn của anh/chị dài quá {limit} ký tự. Anh/chị vui lòng gửi ngắn gọn hơn "
+    "hoặc chia thành nhiều tin nhắn."
+)
+BUSY = "Hệ thống đang bận, anh/chị vui lòng thử lại sau ít phút."
+BAD_REQUEST = "Yêu cầu không hợp lệ."
+NO_WORDS = "Tôi chỉ đọc được chữ. Anh/chị vui lòng nhập câu hỏi bằng chữ để tôi hỗ trợ ạ."
+# Said when Rasa answers nothing at all: a citizen should never be left without a reply.
+NOT_UNDERSTOOD = (
+    "Xin lỗi, tôi chưa hiểu ý anh/chị. Anh/chị vui lòng nói rõ hơn, ví dụ: "
+    "\"đăng ký khai sinh cần giấy tờ gì\"."
+)

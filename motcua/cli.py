@@ -1,0 +1,70 @@
+"""The `motcua` command line (verbs fixed by the contract)."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from motcua import PROJECT_ROOT
+from motcua.settings import Settings
+
+
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    from motcua.training import ensure_model
+
+    path = ensure_model(settings.models_dir, force=args.force)
+    print(f"Model: {path}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from motcua.supervisor import ChildSpec, Supervisor
+    from motcua.training import ensure_model
+
+    model = ensure_model(settings.models_dir)
+    env = {"ACTION_ENDPOINT_URL": settings.action_server_url, "RASA_URL": settings.rasa_url}
+    py = sys.executable
+    specs = [
+        ChildSpec("actions", [py, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_server_port)], env),
+        ChildSpec("rasa", [py, "-m", "rasa", "run", "--enable-api", "--model", str(model),
+                           "--endpoints", str(PROJECT_ROOT / "endpoints.yml"),
+                           "--credentials", str(PROJECT_ROOT / "credentials.yml"),
+                           "--port", str(settings.rasa_port)], env),
+        ChildSpec("gateway", [py, "-m", "bot"], env),
+    ]
+    supervisor = Supervisor(specs, ready_url=f"http://127.0.0.1:{settings.port}/healthz")
+    return asyncio.run(supervisor.run())
+
+
+def cmd_demo_seed(args: argparse.Namespace, settings: Settings) -> int:
+    from motcua.demo import seed
+
+    counts = asyncio.run(seed(settings))
+    print("Demo data in place: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="motcua", description="Một Cửa Bot")
+    verbs = parser.add_subparsers(dest="verb", required=True)
+
+    run = verbs.add_parser("run", help="start Rasa, the action server and the gateway (trains first if needed)")
+    run.set_defaults(func=cmd_run)
+
+    train = verbs.add_parser("train", help="train the Rasa model into models/")
+    train.add_argument("--force", action="store_true", help="train even if a model for this data exists")
+    train.set_defaults(func=cmd_train)
+
+    demo = verbs.add_parser("demo", help="demo data")
+    demo_verbs = demo.add_subparsers(dest="demo_verb", required=True)
+    demo_verbs.add_parser("seed", help="fill the embedded databases with demo data").set_defaults(func=cmd_demo_seed)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return args.func(args, Settings.from_env())
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""One settings object, read from the environment (names fixed by the contract)."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping, Optional
+
+from motcua import PROJECT_ROOT
+
+
+def _opt(env: Mapping[str, str], name: str) -> Optional[str]:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+@dataclass(frozen=True)
+class Settings:
+    port: int = 8080
+    database_url: str = "sqlite+aiosqlite:///var/motcua.db"
+    case_database_url: str = "sqlite+aiosqlite:///var/cases.db"
+    rasa_url: str = "http://127.0.0.1:5005"
+    action_server_url: str = "http://127.0.0.1:5055/webhook"
+    models_dir: Path = PROJECT_ROOT / "models"
+    telegram_bot_token: Optional[str] = None
+    telegram_webhook_secret: Optional[str] = None
+    telegram_webhook_url: Optional[str] = None
+    telegram_api_base_url: str = "https://api.telegram.org"
+    telegram_officials_chat_id: Optional[str] = None
+    zalo_bot_token: Optional[str] = None
+    zalo_webhook_secret: Optional[str] = None
+    zalo_webhook_url: Optional[str] = None
+    zalo_api_base_url: str = "https://bot-api.zaloplatforms.com"
+    zalo_oa_app_id: Optional[str] = None
+    zalo_oa_secret_key: Optional[str] = None
+    zalo_oa_access_token: Optional[str] = None
+    zalo_oa_api_base_url: str = "https://openapi.zalo.me"
+    admin_password: Optional[str] = field(default=None, repr=False)
+    # Longest citizen message passed on to Rasa; longer ones get a polite reply instead.
+    max_message_chars: int = 2000
+    rasa_timeout_seconds: float = 30.0
+
+    @classmethod
+    def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
+        env = os.environ if env is None else env
+        d = cls()
+        return cls(
+            port=int(env.get("PORT", d.port)),
+            database_url=_opt(env, "DATABASE_URL") or d.database_url,
+            case_database_url=_opt(env, "CASE_DATABASE_URL") or d.case_database_url,
+            rasa_url=(_opt(env, "RASA_URL") or d.rasa_url).rstrip("/"),
+            action_server_url=_opt(env, "ACTION_ENDPOINT_URL") or d.action_server_url,
+            models_dir=Path(_opt(env, "MOTCUA_MODELS_DIR") or d.models_dir),
+            telegram_bot_token=_opt(env, "TELEGRAM_BOT_TOKEN"),
+            telegram_webhook_secret=_opt(env, "TELEGRAM_WEBHOOK_SECRET"),
+            telegram_webhook_url=_opt(env, "TELEGRAM_WEBHOOK_URL"),
+            telegram_api_base_url=(_opt(env, "TELEGRAM_API_BASE_URL") or d.telegram_api_base_url).rstrip("/"),
+            telegram_officials_chat_id=_opt(env, "TELEGRAM_OFFICIALS_CHAT_ID"),
+            zalo_bot_token=_opt(env, "ZALO_BOT_TOKEN"),
+            zalo_webhook_secret=_opt(env, "ZALO_WEBHOOK_SECRET"),
+            zalo_webhook_url=_opt(env, "ZALO_WEBHOOK_URL"),
+            zalo_api_base_url=(_opt(env, "ZALO_API_BASE_URL") or d.zalo_api_base_url).rstrip("/"),
+            zalo_oa_app_id=_opt(env, "ZALO_OA_APP_ID"),
+            zalo_oa_secret_key=_opt(env, "ZALO_OA_SECRET_KEY"),
+            zalo_oa_access_token=_opt(env, "ZALO_OA_ACCESS_TOKEN"),
+            zalo_oa_api_base_url=(_opt(env, "ZALO_OA_API_BASE_URL") or d.zalo_oa_api_base_url).rstrip("/"),
+            admin_password=_opt(env, "MOTCUA_ADMIN_PASSWORD"),
+        )
+
+    @property
+    def rasa_port(self) -> int:
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.rasa_url).port or 5005
+
+    @property
+    def action_server_port(self) -> int:
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.action_server_url).port or 5055

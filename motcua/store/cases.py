@@ -1,0 +1,52 @@
+"""The case (dossier) database, CASE_DATABASE_URL: the one-stop office's dossiers.
+
+Read-only to the bot, except through `motcua cases import` and `motcua demo seed`.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Optional
+
+from sqlalchemy import Column, DateTime, String, Text
+from sqlalchemy.orm import declarative_base
+
+CaseBase = declarative_base()
+
+# Contract status values, with what a citizen is told (plain Vietnamese).
+STATUS_LABELS = {
+    "submitted": "Mới đăng ký trực tuyến, chưa được tiếp nhận",
+    "received": "Đã tiếp nhận",
+    "refused": "Không được tiếp nhận",
+    "processing": "Đang xử lý",
+    "need_supplement": "Cần bổ sung giấy tờ",
+    "payment_required": "Cần thực hiện nghĩa vụ tài chính",
+    "withdrawn": "Công dân đã rút hồ sơ",
+    "paused": "Tạm dừng xử lý",
+    "done": "Đã xử lý xong, chờ trả kết quả",
+    "returned": "Đã trả kết quả",
+}
+# Statuses after which a dossier can no longer be late.
+CLOSED_STATUSES = frozenset({"refused", "withdrawn", "done", "returned"})
+
+
+class Dossier(CaseBase):
+    __tablename__ = "dossiers"
+
+    code = Column(String(64), primary_key=True)
+    procedure_id = Column(String(64), nullable=False)
+    applicant_name = Column(String(200), nullable=False, default="")
+    phone = Column(String(20), nullable=False, default="")
+    received_at = Column(DateTime(timezone=True), nullable=False)
+    due_at = Column(DateTime(timezone=True), nullable=True)
+    status = Column(String(20), nullable=False)
+    agency = Column(String(200), nullable=False, default="")
+    note = Column(Text, nullable=False, default="")
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=lambda: datetime.now(timezone.utc))
+
+    def is_overdue(self, now: Optional[datetime] = None) -> bool:
+        """Overdue is derived, never stored: open and past its due date."""
+        if self.status in CLOSED_STATUSES or self.due_at is None:
+            return False
+        now = now or datetime.now(timezone.utc)
+        due = self.due_at if self.due_at.tzinfo else self.due_at.replace(tzinfo=timezone.utc)
+        return due < now

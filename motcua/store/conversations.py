@@ -1,0 +1,59 @@
+"""Queries on conversations and their messages."""
+from __future__ import annotations
+
+from typing import Optional, Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from motcua.store.models import Conversation, Message, utcnow
+from motcua.store.sql import insert_ignore
+
+
+async def conversation_for(session: AsyncSession, channel: str, chat_id: str) -> Conversation:
+    """The conversation of a chat, created on first contact; safe under concurrent first messages."""
+    found = await session.scalar(
+        select(Conversation).where(Conversation.channel == channel, Conversation.chat_id == chat_id)
+    )
+    if found is not None:
+        return found
+    now = utcnow()
+    await session.execute(
+        insert_ignore(session, Conversation.__table__).values(
+            channel=channel, chat_id=chat_id, created_at=now, last_message_at=now
+        )
+    )
+    return await session.scalar(
+        select(Conversation).where(Conversation.channel == channel, Conversation.chat_id == chat_id)
+    )
+
+
+async def record_message(
+    session: AsyncSession,
+    channel: str,
+    chat_id: str,
+    direction: str,
+    text: str,
+    buttons: Optional[Sequence[dict]] = None,
+) -> Message:
+    conversation = await conversation_for(session, channel, chat_id)
+    message = Message(
+        conversation_id=conversation.id, direction=direction, text=text, buttons=list(buttons) if buttons else None
+    )
+    session.add(message)
+    await session.execute(
+        update(Conversation).where(Conversation.id == conversation.id).values(last_message_at=utcnow())
+    )
+    await session.flush()
+    return message
+
+
+async def recent_messages(session: AsyncSession, channel: str, chat_id: str, limit: int = 50) -> list[Message]:
+    rows = await session.scalars(
+        select(Message)
+        .join(Conversation)
+        .where(Conversation.channel == channel, Conversation.chat_id == chat_id)
+        .order_by(Message.id.desc())
+        .limit(limit)
+    )
+    return list(reversed(rows.all()))

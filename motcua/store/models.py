@@ -1,0 +1,48 @@
+"""SQLAlchemy models of the bot's own store (DATABASE_URL)."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import declarative_base, relationship
+
+Base = declarative_base()
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Conversation(Base):
+    """One citizen's chat on one channel (web, telegram, zalo, zalo_oa)."""
+
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("channel", "chat_id", name="uq_conversation_channel_chat"),)
+
+    id = Column(Integer, primary_key=True)
+    channel = Column(String(16), nullable=False)
+    chat_id = Column(String(128), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    last_message_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    messages = relationship("Message", back_populates="conversation", order_by="Message.id")
+
+    @property
+    def sender_id(self) -> str:
+        """The id Rasa knows this conversation by."""
+        return f"{self.channel}:{self.chat_id}"
+
+
+class Message(Base):
+    """Every message in and out, stored before it is answered or sent."""
+
+    __tablename__ = "messages"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(Integer, ForeignKey("conversations.id", ondelete="CASCADE"), nullable=False, index=True)
+    direction = Column(String(3), nullable=False)  # "in" or "out"
+    text = Column(Text, nullable=False, default="")
+    buttons = Column(JSON, nullable=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+    conversation = relationship("Conversation", back_populates="messages")

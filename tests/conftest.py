@@ -1,0 +1,158 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL), the trained model, running Rasa servers.
+
+The Rasa model is trained once per test session and cached in models/ by the hash of its data;
+Rasa and the action server are started once per session as real processes.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import aiohttp
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from motcua import PROJECT_ROOT
+from motcua.settings import Settings
+
+PG_ADMIN_DSN = os.environ.get("MOTCUA_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
+MODELS_DIR = PROJECT_ROOT / "models"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None, ok=lambda r, body: r.status == 200):
+    """Poll a URL until it answers as expected (or the process died, or time ran out)."""
+
+    async def poll() -> bool:
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() < deadline:
+                if proc is not None and proc.poll() is not None:
+                    return False
+                try:
+                    async with http.get(url, timeout=aiohttp.ClientTimeout(total=5)) as r:
+                        if ok(r, await r.text()):
+                            return True
+                except (aiohttp.ClientError, asyncio.TimeoutError):
+                    pass
+                await asyncio.sleep(0.5)
+        return False
+
+    return asyncio.run(poll())
+
+
+# --- databases -------------------------------------------------------------------------------
+
+async def _create_pg_database() -> str:
+    name = f"motcua_test_{uuid.uuid4().hex[:12]}"
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return name
+
+
+async def _drop_pg_database(name: str) -> None:
+    conn = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def db_url(request, tmp_path):
+    """A fresh, empty database of each kind: a SQLite file, or a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+        return
+    name = await _create_pg_database()
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        await _drop_pg_database(name)
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+
+
+# --- Rasa ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    from motcua.training import ensure_model
+
+    return ensure_model(MODELS_DIR)
+
+
+@pytest.fixture(scope="session")
+def rasa_servers(trained_model, tmp_path_factory):
+    """Real Rasa and action servers on free ports, for the whole session."""
+    rasa_port, action_port = free_port(), free_port()
+    logs = tmp_path_factory.mktemp("rasa-logs")
+    env = {**os.environ, "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook", "PYTHONUNBUFFERED": "1"}
+    actions = subprocess.Popen(
+        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],
+        cwd=PROJECT_ROOT, env=env, stdout=open(logs / "actions.log", "wb"), stderr=subprocess.STDOUT,
+    )
+    rasa = subprocess.Popen(
+        [sys.executable, "-m", "rasa", "run", "--enable-api", "--model", str(trained_model),
+         "--endpoints", "endpoints.yml", "--credentials", "credentials.yml", "--port", str(rasa_port)],
+        cwd=PROJECT_ROOT, env=env, stdout=open(logs / "rasa.log", "wb"), stderr=subprocess.STDOUT,
+    )
+    try:
+        ready = wait_http(
+            f"http://127.0.0.1:{rasa_port}/status", 240, rasa, ok=lambda r, body: r.status == 200 and "model_file" in body
+        ) and wait_http(f"http://127.0.0.1:{action_port}/health", 60, actions)
+        if not ready:
+            pytest.fail("Rasa did not start:\n" + (logs / "rasa.log").read_text(errors="replace")[-4000:]
+                        + (logs / "actions.log").read_text(errors="replace")[-2000:])
+        yield {"rasa_url": f"http://127.0.0.1:{rasa_port}", "action_url": f"http://127.0.0.1:{action_port}"}
+    finally:
+        for proc in (rasa, actions):
+            proc.terminate()
+        for proc in (rasa, actions):
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def make_settings(**overrides) -> Settings:
+    return Settings(**overrides)
+
+
+@pytest.fixture
+async def gateway(rasa_servers, sqlite_url):
+    """The gateway app in-process (its real app factory), talking to the session's Rasa."""
+    from bot.app import create_app
+
+    app = create_app(make_settings(database_url=sqlite_url, rasa_url=rasa_servers["rasa_url"]))
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+async def say(client: TestClient, text: str, sender: str = "tester") -> list[dict]:
+    """One web chat turn: the replies as the page receives them."""
+    resp = await client.post("/webchat/messages", json={"sender": sender, "message": text})
+    assert resp.status == 200, await resp.text()
+    return await resp.json()

@@ -1,0 +1,78 @@
+"""The gateway without Rasa's answers: health, bad input, Rasa down. Real app, real SQLite."""
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
+
+from bot import messages
+from bot.app import create_app
+from conftest import free_port, make_settings
+from motcua.store import Database
+from motcua.store.models import Message
+
+
+@pytest.fixture
+async def offline_gateway(sqlite_url):
+    """A gateway whose Rasa is not running (nothing listens on its port)."""
+    app = create_app(make_settings(database_url=sqlite_url, rasa_url=f"http://127.0.0.1:{free_port()}"))
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    yield client
+    await client.close()
+
+
+async def test_healthz_names_rasa_when_it_is_down(offline_gateway):
+    resp = await offline_gateway.get("/healthz")
+    assert resp.status == 503
+    assert await resp.json() == {"status": "unavailable", "rasa": "down", "database": "ok"}
+
+
+async def test_rasa_down_gives_a_polite_busy_reply_and_keeps_the_message(offline_gateway, sqlite_url):
+    resp = await offline_gateway.post("/webchat/messages", json={"sender": "c1", "message": "xin chào"})
+    assert resp.status == 200
+    assert await resp.json() == [{"text": messages.BUSY}]
+    db = Database(sqlite_url)
+    async with db.session() as s:
+        rows = (await s.scalars(select(Message).order_by(Message.id))).all()
+    await db.dispose()
+    assert [(m.direction, m.text) for m in rows] == [("in", "xin chào"), ("out", messages.BUSY)]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\x00\x01\x1b", "\u200b\u200b"])
+async def test_empty_messages_get_asked_for_content(offline_gateway, text):
+    resp = await offline_gateway.post("/webchat/messages", json={"sender": "c1", "message": text})
+    assert await resp.json() == [{"text": messages.EMPTY_MESSAGE}]
+
+
+async def test_a_10000_character_message_gets_a_clear_reply(offline_gateway):
+    resp = await offline_gateway.post("/webchat/messages", json={"sender": "c1", "message": "hồ sơ " * 1700})
+    assert resp.status == 200
+    (reply,) = await resp.json()
+    assert "dài quá 2000 ký tự" in reply["text"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"not json", b"[1, 2]", b'{"sender": "c1"}', b'{"sender": "../../etc", "message": "x"}',
+     b'{"sender": 5, "message": "x"}', b'{"sender": "c1", "message": {"a": 1}}'],
+)
+async def test_malformed_requests_get_400_in_vietnamese(offline_gateway, body):
+    resp = await offline_gateway.post("/webchat/messages", data=body, headers={"Content-Type": "application/json"})
+    if body == b'{"sender": "c1"}':  # no message at all is treated as an empty one
+        assert resp.status == 200 and await resp.json() == [{"text": messages.EMPTY_MESSAGE}]
+        return
+    assert resp.status == 400
+    assert await resp.json() == [{"text": messages.BAD_REQUEST}]
+
+
+async def test_the_chat_page_is_served_in_vietnamese(offline_gateway):
+    resp = await offline_gateway.get("/")
+    assert resp.status == 200
+    html = await resp.text()
+    assert '<html lang="vi">' in html and 'name="viewport"' in html
+    assert "/webchat/messages" in html and "Gửi" in html
+
+
+@pytest.mark.parametrize("text", ["😀😀😀", "???!!!", "👍"])
+async def test_emoji_only_messages_are_asked_for_words(offline_gateway, text):
+    resp = await offline_gateway.post("/webchat/messages", json={"sender": "c1", "message": text})
+    assert await resp.json() == [{"text": messages.NO_WORDS}]

@@ -44,6 +44,26 @@ def cmd_demo_seed(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_nlu_evaluate(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from motcua import nlu_eval
+    from motcua.training import ensure_model
+
+    model = Path(args.model) if args.model else ensure_model(settings.models_dir)
+    paths = nlu_eval.default_test_paths(args.file)
+    examples = nlu_eval.load_examples(paths)
+    print(f"Evaluating {model.name} on {len(examples)} held-out examples…", flush=True)
+    report = nlu_eval.score(asyncio.run(nlu_eval.predict(examples, nlu_eval.agent_parser(model))))
+    print(nlu_eval.format_report(report))
+    if not args.no_rasa_reports:
+        out = Path(args.report_dir)
+        for path in paths:
+            nlu_eval.write_rasa_reports(model, path, out)
+        print(f"\nRasa's report files: {out}/")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="motcua", description="Một Cửa Bot")
     verbs = parser.add_subparsers(dest="verb", required=True)
@@ -54,6 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
     train = verbs.add_parser("train", help="train the Rasa model into models/")
     train.add_argument("--force", action="store_true", help="train even if a model for this data exists")
     train.set_defaults(func=cmd_train)
+
+    nlu = verbs.add_parser("nlu", help="NLU tools")
+    nlu_verbs = nlu.add_subparsers(dest="nlu_verb", required=True)
+    evaluate = nlu_verbs.add_parser("evaluate", help="intent/entity report on held-out data (default nlu/data/test/)")
+    evaluate.add_argument("file", nargs="?", help="a test file or folder (default: nlu/data/test/)")
+    evaluate.add_argument("--model", help="model file (default: the model for the current data, trained if missing)")
+    evaluate.add_argument("--report-dir", default=str(PROJECT_ROOT / "results" / "nlu"),
+                          help="where Rasa's report files go (default: results/nlu)")
+    evaluate.add_argument("--no-rasa-reports", action="store_true", help="print the figures only")
+    evaluate.set_defaults(func=cmd_nlu_evaluate)
 
     demo = verbs.add_parser("demo", help="demo data")
     demo_verbs = demo.add_subparsers(dest="demo_verb", required=True)

@@ -57,6 +57,9 @@ class VietnameseTokenizer(Tokenizer):
         spans = tokenize_with_spans(text)
         lemmas = fold_tokens([t for t, _, _ in spans])
         tokens = [Token(tok, start, end, lemma=lemma or tok.lower()) for (tok, start, end), lemma in zip(spans, lemmas)]
+        if not tokens:
+            # Only emoji or punctuation: one placeholder token keeps every featurizer's shapes intact.
+            tokens = [Token(text, 0, len(text), lemma="_")]
         return self._apply_token_pattern(tokens)
 
 

@@ -1,0 +1,186 @@
+"""Answers about administrative procedures, from the catalogue (`catalogue/`)."""
+from __future__ import annotations
+
+import json
+from typing import Any, Optional
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from motcua.catalogue import ASPECT_TITLES, ASPECTS, TOPICS, Catalogue, Locality, Procedure, load_catalogue
+
+TELEGRAM_LIMIT = 4096
+# A typed name this close to a known wording is taken as that procedure.
+SURE_MATCH = 88
+# Below this, a guess is not worth offering.
+SUGGEST_MATCH = 60
+
+
+def _fill(text: str, locality: Locality) -> str:
+    return str(text or "").replace("{hotline}", locality.hotline or "đường dây nóng của bộ phận một cửa").strip()
+
+
+def _fit(text: str, limit: int = TELEGRAM_LIMIT) -> str:
+    """Replies stay within one Telegram message; cut at a line end if ever needed."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 2].rsplit("\n", 1)[0]
+    return cut + "\n…"
+
+
+def _date(value: Any) -> str:
+    try:
+        return value.strftime("%d/%m/%Y")
+    except AttributeError:
+        return str(value)
+
+
+def _confirm(p: Procedure, certainty: Optional[str], loc: Locality) -> str:
+    if certainty in ("common", "varies"):
+        note = p.confirm_note or "Anh/chị vui lòng xác nhận lại qua đường dây nóng {hotline} trước khi đi nộp."
+        return "\n" + _fill(note, loc)
+    return ""
+
+
+def payload(intent: str, **entities: str) -> str:
+    """A button payload that Rasa reads as an intent with entities."""
+    return f"/{intent}{json.dumps({k: v for k, v in entities.items() if v}, ensure_ascii=False)}"
+
+
+def aspect_buttons(p: Procedure, skip: Optional[str] = None) -> list[dict[str, str]]:
+    return [{"title": ASPECT_TITLES[a], "payload": payload("ask_procedure", procedure=p.id, aspect=a)}
+            for a in ASPECTS if a != skip]
+
+
+def render_aspect(p: Procedure, aspect: str, loc: Locality) -> str:
+    head = f"{ASPECT_TITLES[aspect]} – {p.name}:\n"
+    if aspect == "documents":
+        body = "\n".join(f"{i}. {_fill(d, loc)}" for i, d in enumerate(p.documents, 1))
+    elif aspect == "fee":
+        body = _fill(p.fee.get("text", ""), loc)
+        if p.fee.get("basis"):
+            body += f"\nCăn cứ: {p.fee['basis']}."
+        body += _confirm(p, p.fee.get("certainty"), loc)
+    elif aspect == "duration":
+        body = _fill(p.duration.get("text", ""), loc) + _confirm(p, p.duration.get("certainty"), loc)
+    elif aspect == "place":
+        body = f"{_fill(p.place, loc)}\nCơ quan giải quyết: {_fill(p.handled_by.get('office', ''), loc)}."
+    elif aspect == "steps":
+        body = "\n".join(f"Bước {i}: {_fill(s, loc)}" for i, s in enumerate(p.steps, 1))
+    else:  # online
+        if p.online.get("available"):
+            body = f"Có. Anh/chị có thể nộp trực tuyến tại {_fill(p.online.get('where', ''), loc)}."
+        else:
+            body = f"Thủ tục này hiện chưa nộp trực tuyến được. Anh/chị nộp trực tiếp tại: {_fill(p.place, loc)}."
+        if p.online.get("note"):
+            body += "\n" + _fill(p.online["note"], loc)
+    return _fit(head + body)
+
+
+def render_card(p: Procedure, loc: Locality) -> str:
+    online = "có thể nộp trực tuyến" if p.online.get("available") else "nộp trực tiếp"
+    lines = [
+        f"Thủ tục: {p.name}",
+        _fill(p.summary, loc),
+        f"• Nơi giải quyết: {_fill(p.handled_by.get('office', ''), loc)}",
+        f"• Thời gian: {_fill(p.duration.get('text', ''), loc)}",
+        f"• Lệ phí: {_fill(p.fee.get('text', ''), loc)}",
+        f"• Hình thức: {online}",
+        f"(Thông tin cập nhật ngày {_date(p.last_checked)}.) Anh/chị muốn xem thêm phần nào?",
+    ]
+    return _fit("\n".join(line for line in lines if line.strip()))
+
+
+def _entity_values(tracker: Tracker, entity: str) -> list[str]:
+    return [str(e.get("value")) for e in tracker.latest_message.get("entities", []) if e.get("entity") == entity]
+
+
+class ActionAnswerProcedure(Action):
+    """One aspect when asked for; else a short card with buttons; a misspelt name gets suggestions."""
+
+    def name(self) -> str:
+        return "action_answer_procedure"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        catalogue = load_catalogue()
+        loc = catalogue.locality
+        aspect = next((a for a in _entity_values(tracker, "aspect") if a in ASPECTS), None)
+        procedure = next(filter(None, map(catalogue.resolve, _entity_values(tracker, "procedure"))), None)
+        text = tracker.latest_message.get("text") or ""
+        typed = not text.startswith("/")
+        guesses = catalogue.closest(text) if typed and procedure is None else []
+        if procedure is None and guesses and guesses[0][1] >= SURE_MATCH and (
+            len(guesses) == 1 or guesses[0][1] - guesses[1][1] >= 5
+        ):
+            procedure = guesses[0][0]
+        if procedure is None and aspect:
+            # A follow-up such as "còn lệ phí thì sao?" is about the procedure just discussed.
+            procedure = catalogue.get(tracker.get_slot("procedure"))
+
+        if procedure is None:
+            topic = next((t for t in _entity_values(tracker, "topic") if t in TOPICS), None)
+            if topic:
+                self._list_topic(dispatcher, catalogue, topic, aspect)
+            elif guesses and guesses[0][1] >= SUGGEST_MATCH:
+                dispatcher.utter_message(
+                    text="Anh/chị muốn hỏi về thủ tục nào dưới đây?",
+                    buttons=[{"title": p.name, "payload": payload("ask_procedure", procedure=p.id, aspect=aspect)}
+                             for p, _ in guesses],
+                )
+            else:
+                dispatcher.utter_message(
+                    text="Anh/chị muốn hỏi về thủ tục nào? Anh/chị có thể gõ tên thủ tục "
+                         "(ví dụ: \"đăng ký khai sinh\", \"làm sổ đỏ\") hoặc chọn lĩnh vực:",
+                    buttons=[{"title": title, "payload": payload("ask_procedure", topic=t)}
+                             for t, title in TOPICS.items() if t in catalogue.by_topic()],
+                )
+            return []
+
+        if aspect:
+            dispatcher.utter_message(text=render_aspect(procedure, aspect, loc),
+                                     buttons=aspect_buttons(procedure, skip=aspect))
+        else:
+            dispatcher.utter_message(text=render_card(procedure, loc), buttons=aspect_buttons(procedure))
+        return [SlotSet("procedure", procedure.id)]
+
+    @staticmethod
+    def _list_topic(dispatcher: CollectingDispatcher, catalogue: Catalogue, topic: str, aspect: Optional[str]) -> None:
+        dispatcher.utter_message(
+            text=f"Các thủ tục lĩnh vực {TOPICS[topic]}:",
+            buttons=[{"title": p.name, "payload": payload("ask_procedure", procedure=p.id, aspect=aspect)}
+                     for p in catalogue.by_topic()[topic]],
+        )
+
+
+class ActionOfficeInfo(Action):
+    """Hours, address and hotline of the one-stop office (and of a commune, when named)."""
+
+    def name(self) -> str:
+        return "action_office_info"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        from nlu.text import fold
+
+        loc = load_catalogue().locality
+        office = loc.office
+        lines = [office.get("name", "Bộ phận một cửa")]
+        if office.get("address"):
+            lines.append(f"Địa chỉ: {office['address']}")
+        if office.get("hours"):
+            lines.append("Giờ làm việc:")
+            lines += [f"• {h}" for h in office["hours"]]
+        if loc.hotline:
+            lines.append(f"Đường dây nóng: {loc.hotline}")
+        if office.get("website"):
+            lines.append(f"Trang thông tin: {office['website']}")
+        asked = f" {fold(tracker.latest_message.get('text') or '')} "
+        for commune in loc.communes:
+            short = fold(str(commune.get("name", ""))).removeprefix("xa ").strip()
+            if short and f" {short} " in asked:
+                lines.append(f"{commune['name']}: {commune.get('office_address', '')}"
+                             + (f", điện thoại {commune['phone']}" if commune.get("phone") else ""))
+        if loc.demo:
+            lines.append("(Đây là dữ liệu mẫu của bản trình diễn.)")
+        dispatcher.utter_message(text=_fit("\n".join(lines)))
+        return []

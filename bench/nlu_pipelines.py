@@ -1,0 +1,81 @@
+"""Compare NLU pipelines on the held-out set (and optionally by cross-validation).
+
+    .venv/bin/python bench/nlu_pipelines.py [--cv-folds 3] [CONFIG ...]
+
+Defaults compare Rasa's default pipeline, ours with DIET, and ours with logistic regression
+(config.yml). Prints a table (accuracy, no-diacritics and shorthand accuracy, procedure F1,
+out-of-scope recall, parse p50/p95, training time) and writes bench/results/nlu_pipelines.json.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from motcua import nlu_eval  # noqa: E402
+from motcua.training import DOMAIN  # noqa: E402
+
+NLU_DATA = ROOT / "nlu" / "data" / "nlu"
+DEFAULT_CONFIGS = [ROOT / "bench" / "pipelines" / "rasa_default.yml",
+                   ROOT / "bench" / "pipelines" / "ours_diet.yml", ROOT / "config.yml"]
+
+
+def train_nlu(config: Path, out: Path) -> tuple[Path, float]:
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "rasa", "train", "nlu", "--config", str(config), "--nlu", str(NLU_DATA),
+                    "--domain", str(DOMAIN), "--out", str(out), "--fixed-model-name", "m"],
+                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return out / "m.tar.gz", time.perf_counter() - t0
+
+
+def cross_validate(config: Path, folds: int, out: Path) -> dict:
+    """Rasa's own k-fold cross-validation on the training data; intent figures of the test folds."""
+    subprocess.run([sys.executable, "-m", "rasa", "test", "nlu", "--nlu", str(NLU_DATA), "--config", str(config),
+                    "--cross-validation", "--folds", str(folds), "--out", str(out), "--no-plot"],
+                   cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    report = json.loads((out / "intent_report.json").read_text())
+    return {"cv_accuracy": report["accuracy"], "cv_macro_f1": report["macro avg"]["f1-score"]}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("configs", nargs="*", type=Path)
+    ap.add_argument("--cv-folds", type=int, default=0, help="also cross-validate with this many folds")
+    args = ap.parse_args()
+    examples = nlu_eval.load_examples([nlu_eval.TEST_DIR])
+    rows = []
+    for config in args.configs or DEFAULT_CONFIGS:
+        with tempfile.TemporaryDirectory() as tmp:
+            print(f"training {config.name} …", flush=True)
+            model, train_s = train_nlu(config, Path(tmp))
+            report = nlu_eval.score(asyncio.run(nlu_eval.predict(examples, nlu_eval.agent_parser(model))))
+            row = {"config": config.name, "train_s": round(train_s, 1), "accuracy": report.accuracy,
+                   "no_diacritics": report.part_accuracy.get("no_diacritics"),
+                   "shorthand": report.part_accuracy.get("shorthand"),
+                   "procedure_f1": report.entity_f1.get("procedure"), "oos_recall": report.recall("out_of_scope"),
+                   "parse_p50_ms": report.latency_ms["p50"], "parse_p95_ms": report.latency_ms["p95"]}
+            if args.cv_folds:
+                print(f"cross-validating {config.name} ({args.cv_folds} folds) …", flush=True)
+                row.update(cross_validate(config, args.cv_folds, Path(tmp) / "cv"))
+            rows.append(row)
+            print(json.dumps(row), flush=True)
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "nlu_pipelines.json").write_text(json.dumps(rows, indent=2))
+    cols = ["config", "accuracy", "no_diacritics", "shorthand", "procedure_f1", "oos_recall",
+            "parse_p50_ms", "parse_p95_ms", "train_s", "cv_accuracy", "cv_macro_f1"]
+    print("\n| " + " | ".join(cols) + " |\n|" + "---|" * len(cols))
+    for r in rows:
+        print("| " + " | ".join(f"{r[c]:.3f}" if isinstance(r.get(c), float) else str(r.get(c, "–")) for c in cols) + " |")
+
+
+if __name__ == "__main__":
+    main()

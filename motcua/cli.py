@@ -64,6 +64,39 @@ def cmd_nlu_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_cases_import(args: argparse.Namespace, settings: Settings) -> int:
+    import time
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from motcua.cases_import import count_lines, import_csv
+    from motcua.catalogue import load_catalogue
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"Không tìm thấy tệp {path}", file=sys.stderr)
+        return 2
+    t0 = time.monotonic()
+    with tqdm(total=count_lines(path), unit=" dòng", desc="Nhập hồ sơ", disable=args.quiet) as bar:
+        try:
+            report = asyncio.run(import_csv(path, settings.case_database_url,
+                                            set(load_catalogue().procedures), progress=bar.update))
+        except ValueError as exc:
+            print(f"Không nhập được: {exc}", file=sys.stderr)
+            return 2
+    elapsed = time.monotonic() - t0
+    for line in report.errors[: args.show]:
+        print("LỖI  " + line)
+    for line in report.warnings[: args.show]:
+        print("CHÚ Ý " + line)
+    hidden = max(0, len(report.errors) - args.show) + max(0, len(report.warnings) - args.show)
+    if hidden:
+        print(f"… và {hidden} dòng báo khác")
+    print(f"{report.summary()} trong {elapsed:.1f} s ({report.rows / max(elapsed, 1e-9) * 60:,.0f} dòng/phút)")
+    return 1 if report.errors else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="motcua", description="Một Cửa Bot")
     verbs = parser.add_subparsers(dest="verb", required=True)
@@ -84,6 +117,14 @@ def build_parser() -> argparse.ArgumentParser:
                           help="where Rasa's report files go (default: results/nlu)")
     evaluate.add_argument("--no-rasa-reports", action="store_true", help="print the figures only")
     evaluate.set_defaults(func=cmd_nlu_evaluate)
+
+    cases = verbs.add_parser("cases", help="the case (dossier) database")
+    case_verbs = cases.add_subparsers(dest="cases_verb", required=True)
+    imp = case_verbs.add_parser("import", help="upsert dossiers from a CSV export (bad rows reported by line)")
+    imp.add_argument("file")
+    imp.add_argument("--show", type=int, default=50, help="how many error/warning lines to print (default 50)")
+    imp.add_argument("--quiet", action="store_true", help="no progress bar")
+    imp.set_defaults(func=cmd_cases_import)
 
     demo = verbs.add_parser("demo", help="demo data")
     demo_verbs = demo.add_subparsers(dest="demo_verb", required=True)

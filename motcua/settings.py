@@ -19,6 +19,8 @@ class Settings:
     port: int = 8080
     database_url: str = "sqlite+aiosqlite:///var/motcua.db"
     case_database_url: str = "sqlite+aiosqlite:///var/cases.db"
+    # YAML mapping of a provincial system's table/view to our fields (read-only mode).
+    case_database_mapping: Optional[str] = None
     rasa_url: str = "http://127.0.0.1:5005"
     action_server_url: str = "http://127.0.0.1:5055/webhook"
     models_dir: Path = PROJECT_ROOT / "models"
@@ -48,6 +50,7 @@ class Settings:
             port=int(env.get("PORT", d.port)),
             database_url=_opt(env, "DATABASE_URL") or d.database_url,
             case_database_url=_opt(env, "CASE_DATABASE_URL") or d.case_database_url,
+            case_database_mapping=_opt(env, "CASE_DATABASE_MAPPING"),
             rasa_url=(_opt(env, "RASA_URL") or d.rasa_url).rstrip("/"),
             action_server_url=_opt(env, "ACTION_ENDPOINT_URL") or d.action_server_url,
             models_dir=Path(_opt(env, "MOTCUA_MODELS_DIR") or d.models_dir),

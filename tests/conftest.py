@@ -100,12 +100,30 @@ def trained_model() -> Path:
     return ensure_model(MODELS_DIR)
 
 
+# Dossiers the session's action server can find (phone last 4 digits: 1111, 2222, …).
+TEST_DOSSIERS_CSV = """code,procedure_id,applicant_name,phone,received_at,due_at,status,agency,note
+000.00.24.H08-261101-0001,ket_hon,Nguyễn Văn An,0905001111,2026-11-01,2099-12-31,processing,UBND xã Hoài Ân,
+000.00.24.H08-261101-0002,cap_so_do,Trần Thị Bình,0905002222,2026-10-01,2026-10-20,processing,Văn phòng đăng ký đất đai,Chờ đo đạc
+000.00.24.H08-261101-0003,ho_kinh_doanh,Lê Văn Cường,0905003333,2026-11-01,2099-12-31,need_supplement,UBND xã Hoài Ân,Bổ sung hợp đồng thuê mặt bằng
+000.00.24.H08-261101-0004,khai_sinh,Phạm Thị Dung,0905004444,2026-11-01,2026-11-02,done,UBND xã Hoài Ân,
+000.00.24.H08-261101-0005,chuyen_nhuong_dat,Võ Văn Em,0905005555,2026-11-01,2099-12-31,payment_required,Chi cục Thuế,Nộp thuế thu nhập cá nhân theo thông báo
+"""
+
+
 @pytest.fixture(scope="session")
 def rasa_servers(trained_model, tmp_path_factory):
-    """Real Rasa and action servers on free ports, for the whole session."""
+    """Real Rasa and action servers on free ports, for the whole session, with their own databases."""
+    from motcua.cases_import import import_csv
+
     rasa_port, action_port = free_port(), free_port()
     logs = tmp_path_factory.mktemp("rasa-logs")
-    env = {**os.environ, "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook", "PYTHONUNBUFFERED": "1"}
+    data = tmp_path_factory.mktemp("rasa-data")
+    store_url = f"sqlite+aiosqlite:///{data / 'store.db'}"
+    cases_url = f"sqlite+aiosqlite:///{data / 'cases.db'}"
+    (data / "dossiers.csv").write_text(TEST_DOSSIERS_CSV, encoding="utf-8")
+    asyncio.run(import_csv(data / "dossiers.csv", cases_url))
+    env = {**os.environ, "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook", "PYTHONUNBUFFERED": "1",
+           "DATABASE_URL": store_url, "CASE_DATABASE_URL": cases_url}
     actions = subprocess.Popen(
         [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],
         cwd=PROJECT_ROOT, env=env, stdout=open(logs / "actions.log", "wb"), stderr=subprocess.STDOUT,
@@ -122,7 +140,8 @@ def rasa_servers(trained_model, tmp_path_factory):
         if not ready:
             pytest.fail("Rasa did not start:\n" + (logs / "rasa.log").read_text(errors="replace")[-4000:]
                         + (logs / "actions.log").read_text(errors="replace")[-2000:])
-        yield {"rasa_url": f"http://127.0.0.1:{rasa_port}", "action_url": f"http://127.0.0.1:{action_port}"}
+        yield {"rasa_url": f"http://127.0.0.1:{rasa_port}", "action_url": f"http://127.0.0.1:{action_port}",
+               "database_url": store_url, "case_database_url": cases_url}
     finally:
         for proc in (rasa, actions):
             proc.terminate()
@@ -138,11 +157,13 @@ def make_settings(**overrides) -> Settings:
 
 
 @pytest.fixture
-async def gateway(rasa_servers, sqlite_url):
-    """The gateway app in-process (its real app factory), talking to the session's Rasa."""
+async def gateway(rasa_servers):
+    """The gateway app in-process (its real app factory), talking to the session's Rasa,
+    sharing the store with the session's action server as in production."""
     from bot.app import create_app
 
-    app = create_app(make_settings(database_url=sqlite_url, rasa_url=rasa_servers["rasa_url"]))
+    app = create_app(make_settings(database_url=rasa_servers["database_url"], rasa_url=rasa_servers["rasa_url"],
+                                   case_database_url=rasa_servers["case_database_url"]))
     client = TestClient(TestServer(app))
     await client.start_server()
     try:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Optional
 
-from sqlalchemy import Column, DateTime, String, Text
+from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import declarative_base
 
 CaseBase = declarative_base()
@@ -38,6 +38,9 @@ class Dossier(CaseBase):
     phone = Column(String(20), nullable=False, default="")
     received_at = Column(DateTime(timezone=True), nullable=False)
     due_at = Column(DateTime(timezone=True), nullable=True)
+    # The first appointment given. When due_at later differs, the office has moved the date
+    # (the apology-and-new-date slip), and the citizen is told both.
+    original_due_at = Column(DateTime(timezone=True), nullable=True)
     status = Column(String(20), nullable=False)
     agency = Column(String(200), nullable=False, default="")
     note = Column(Text, nullable=False, default="")
@@ -45,8 +48,30 @@ class Dossier(CaseBase):
 
     def is_overdue(self, now: Optional[datetime] = None) -> bool:
         """Overdue is derived, never stored: open and past its due date."""
-        if self.status in CLOSED_STATUSES or self.due_at is None:
-            return False
-        now = now or datetime.now(timezone.utc)
-        due = self.due_at if self.due_at.tzinfo else self.due_at.replace(tzinfo=timezone.utc)
-        return due < now
+        return is_overdue(self.status, self.due_at, now)
+
+
+def as_utc(value: Optional[datetime]) -> Optional[datetime]:
+    """SQLite gives naive datetimes back: they were stored as UTC."""
+    if value is None:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def is_overdue(status: str, due_at: Optional[datetime], now: Optional[datetime] = None) -> bool:
+    if status in CLOSED_STATUSES or due_at is None:
+        return False
+    return as_utc(due_at) < (now or datetime.now(timezone.utc))
+
+
+class DossierStatusChange(CaseBase):
+    """Every status (and appointment) a dossier went through, as seen by imports."""
+
+    __tablename__ = "dossier_status_history"
+
+    id = Column(Integer, primary_key=True)
+    code = Column(String(64), ForeignKey("dossiers.code", ondelete="CASCADE"), nullable=False, index=True)
+    status = Column(String(20), nullable=False)
+    due_at = Column(DateTime(timezone=True), nullable=True)
+    note = Column(Text, nullable=False, default="")
+    changed_at = Column(DateTime(timezone=True), nullable=False)

@@ -46,3 +46,15 @@ class Message(Base):
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     conversation = relationship("Conversation", back_populates="messages")
+
+
+class DossierLookup(Base):
+    """Audit of every dossier lookup: who (chat), which code, what happened. Never the phone."""
+
+    __tablename__ = "dossier_lookups"
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(200), nullable=False)
+    code = Column(String(64), nullable=False, default="")
+    outcome = Column(String(16), nullable=False)  # verified, failed, locked, unavailable
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)

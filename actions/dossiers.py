@@ -1,0 +1,187 @@
+"""Dossier status lookup: a form asks for the code and the last 4 phone digits; the dossier is
+shown only when both match. Until then the reply is the same whether the code exists or not."""
+from __future__ import annotations
+
+import hmac
+import logging
+import re
+from datetime import datetime
+from typing import Any, Optional
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import resources
+from motcua.cases_import import VIETNAM, normalize_code
+from motcua.catalogue import load_catalogue
+from motcua.store.case_source import DossierView
+from motcua.store.cases import STATUS_LABELS, as_utc, is_overdue
+from motcua.store.lookups import MAX_FAILURES, failures_left, locked_until, record_lookup
+
+log = logging.getLogger(__name__)
+
+# A dossier code inside any sentence: agency part, received date YYMMDD, sequence; spaces allowed.
+CODE_IN_TEXT = re.compile(r"([A-Za-z0-9]{1,4}(?:\.[A-Za-z0-9]{1,4}){1,4})[\s\-_]+(\d{6})[\s\-_]+(\d{3,6})")
+
+
+def find_code(text: str) -> Optional[str]:
+    match = CODE_IN_TEXT.search(text or "")
+    return normalize_code("-".join(match.groups())) if match else None
+
+
+def last4(text: str) -> Optional[str]:
+    digits = re.sub(r"\D", "", text or "")
+    return digits[-4:] if len(digits) >= 4 else None
+
+
+def _day(value: Optional[datetime]) -> str:
+    return as_utc(value).astimezone(VIETNAM).strftime("%d/%m/%Y") if value else "chưa có"
+
+
+def _hotline() -> str:
+    return load_catalogue().locality.hotline or "của bộ phận một cửa"
+
+
+def render_dossier(d: DossierView, now: Optional[datetime] = None) -> str:
+    catalogue = load_catalogue()
+    office = catalogue.locality.office
+    procedure = catalogue.get(d.procedure_id)
+    lines = [f"Hồ sơ {d.code}",
+             f"Thủ tục: {procedure.name if procedure else d.procedure_id or 'không rõ'}",
+             f"Ngày tiếp nhận: {_day(d.received_at)}",
+             f"Ngày hẹn trả kết quả: {_day(d.due_at)}",
+             f"Tình trạng: {STATUS_LABELS.get(d.status, d.status)}"]
+    if d.agency:
+        lines.append(f"Cơ quan xử lý: {d.agency}")
+    note = d.note.strip()
+    if d.status == "done":
+        lines.append(f"Kết quả đã có. Mời anh/chị đến nhận tại {office.get('name', 'bộ phận một cửa')}"
+                     + (f", {office['address']}" if office.get("address") else "")
+                     + ", trong giờ làm việc: " + "; ".join(office.get("hours") or []) + "."
+                     " Anh/chị nhớ mang theo giấy tiếp nhận hồ sơ và thẻ căn cước.")
+    elif d.status == "need_supplement":
+        lines.append(f"Anh/chị cần bổ sung: {note or 'giấy tờ theo phiếu yêu cầu bổ sung đã gửi anh/chị'}."
+                     " Sau khi bổ sung đủ, hồ sơ sẽ được tiếp tục xử lý.")
+        note = ""
+    elif d.status == "payment_required":
+        lines.append(f"Anh/chị cần thực hiện nghĩa vụ tài chính: {note or 'theo thông báo của cơ quan thuế'}."
+                     " Sau khi nộp xong, hồ sơ sẽ được tiếp tục xử lý.")
+        note = ""
+    elif d.status == "refused":
+        lines.append(f"Lý do: {note or 'theo phiếu từ chối tiếp nhận đã gửi anh/chị'}.")
+        note = ""
+    if note:
+        lines.append(f"Ghi chú: {note}")
+    moved = d.original_due_at and d.due_at and as_utc(d.due_at) > as_utc(d.original_due_at)
+    if is_overdue(d.status, d.due_at, now):
+        lines.append(f"Hồ sơ đã quá hạn hẹn trả. Thay mặt bộ phận một cửa, chúng tôi thành thật xin lỗi anh/chị."
+                     f" Hiện chưa có ngày hẹn mới trong hệ thống; anh/chị vui lòng gọi đường dây nóng {_hotline()}"
+                     " để được thông báo ngày trả kết quả.")
+    elif moved and d.status not in ("done", "returned", "refused", "withdrawn"):
+        lines.append(f"Hồ sơ trễ so với hẹn ban đầu ({_day(d.original_due_at)}). Thay mặt bộ phận một cửa, chúng tôi"
+                     f" thành thật xin lỗi anh/chị. Ngày hẹn trả mới: {_day(d.due_at)}.")
+    return "\n".join(lines)
+
+
+FAILED = ("Mã hồ sơ hoặc 4 số cuối điện thoại chưa khớp với dữ liệu của bộ phận một cửa. "
+          "Anh/chị vui lòng kiểm tra lại mã in trên giấy tiếp nhận hồ sơ rồi thử lại (còn {left} lần thử).")
+LOCKED = ("Anh/chị đã nhập sai {n} lần trong một giờ. Để bảo vệ thông tin hồ sơ, chức năng tra cứu tạm khóa đến "
+          "{until}. Nếu cần gấp, anh/chị vui lòng gọi đường dây nóng {hotline}.")
+UNAVAILABLE = ("Hiện tôi chưa tra cứu được hồ sơ vì hệ thống dữ liệu đang bận. Anh/chị vui lòng thử lại sau ít phút "
+               "hoặc gọi đường dây nóng {hotline}.")
+
+
+def locked_message(until: datetime) -> str:
+    return LOCKED.format(n=MAX_FAILURES, until=until.astimezone(VIETNAM).strftime("%H:%M ngày %d/%m/%Y"),
+                         hotline=_hotline())
+
+
+async def _locked(sender_id: str) -> Optional[datetime]:
+    db = await resources.store()
+    async with db.session() as session:
+        return await locked_until(session, sender_id)
+
+
+class ValidateDossierLookupForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_dossier_lookup_form"
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: dict) -> list[str]:
+        # A locked chat is asked nothing: the form ends at once and the lookup action explains.
+        try:
+            if await _locked(tracker.sender_id):
+                return []
+        except Exception:  # store down: end the form; the lookup action says it cannot check now
+            log.exception("could not read the lookup throttle")
+            return []
+        return domain_slots
+
+    async def validate_dossier_code(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                    domain: dict) -> dict[str, Any]:
+        code = find_code(str(value or "")) or find_code(tracker.latest_message.get("text") or "")
+        if code is None:
+            dispatcher.utter_message(response="utter_dossier_code_invalid")
+            return {"dossier_code": None}
+        return {"dossier_code": code}
+
+    async def validate_phone_last4(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: dict) -> dict[str, Any]:
+        digits = last4(str(value or ""))
+        if digits is None:
+            dispatcher.utter_message(response="utter_phone_last4_invalid")
+            return {"phone_last4": None}
+        return {"phone_last4": digits}
+
+
+class ActionDossierStatus(Action):
+    """Verifies the phone digits against the dossier, then shows it; audits every attempt."""
+
+    def name(self) -> str:
+        return "action_dossier_status"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        reset = [SlotSet("dossier_code", None), SlotSet("phone_last4", None)]
+        sender = tracker.sender_id
+        code = tracker.get_slot("dossier_code") or ""
+        digits = tracker.get_slot("phone_last4") or ""
+        try:
+            db = await resources.store()
+            async with db.session() as session, session.begin():
+                until = await locked_until(session, sender)
+                if until:
+                    await record_lookup(session, sender, code, "locked")
+                    dispatcher.utter_message(text=locked_message(until))
+                    return reset
+            if not code or not digits:
+                return reset
+            dossier = await resources.cases().get(code)
+        except Exception:
+            log.exception("dossier lookup unavailable")
+            dispatcher.utter_message(text=UNAVAILABLE.format(hotline=_hotline()))
+            await self._audit(sender, code, "unavailable")
+            return reset
+
+        expected = (dossier.phone[-4:] if dossier and len(dossier.phone) >= 4 else "0000-none")
+        if dossier is not None and hmac.compare_digest(expected.encode(), digits.encode()):
+            await self._audit(sender, code, "verified")
+            dispatcher.utter_message(text=render_dossier(dossier))
+            return reset
+
+        await self._audit(sender, code, "failed")
+        db = await resources.store()
+        async with db.session() as session:
+            until = await locked_until(session, sender)
+            left = await failures_left(session, sender)
+        dispatcher.utter_message(text=locked_message(until) if until else FAILED.format(left=left))
+        return reset
+
+    @staticmethod
+    async def _audit(sender: str, code: str, outcome: str) -> None:
+        try:
+            db = await resources.store()
+            async with db.session() as session, session.begin():
+                await record_lookup(session, sender, code, outcome)
+        except Exception:
+            log.exception("could not audit a dossier lookup (%s)", outcome)

@@ -1,0 +1,94 @@
+"""Dossier lookup on the web chat: real gateway, Rasa form, action server and databases."""
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from conftest import say
+from motcua.store import Database
+from motcua.store.models import DossierLookup
+
+CODE = "000.00.24.H08-261101-0001"
+
+
+def chat() -> str:
+    return f"dossier-{uuid.uuid4().hex[:10]}"
+
+
+async def lookup(gateway, sender, code_text, digits, opener="tra cứu hồ sơ"):
+    first = await say(gateway, opener, sender)
+    if code_text is not None:
+        assert "mã hồ sơ" in first[-1]["text"], first
+        asked = await say(gateway, code_text, sender)
+    else:
+        asked = first
+    assert "4 số cuối" in asked[-1]["text"], asked
+    return await say(gateway, digits, sender)
+
+
+async def test_a_verified_lookup_shows_the_dossier(gateway):
+    (reply,) = await lookup(gateway, chat(), CODE, "1111")
+    text = reply["text"]
+    assert text.startswith(f"Hồ sơ {CODE}")
+    assert "Thủ tục: Đăng ký kết hôn" in text and "Ngày tiếp nhận: 01/11/2026" in text
+    assert "Ngày hẹn trả kết quả: 31/12/2099" in text and "Tình trạng: Đang xử lý" in text
+
+
+@pytest.mark.parametrize("typed", ["mã của tôi là 000.00.24.h08 261101 0001 nhé", "000.00.24.H08-261101-0001"])
+async def test_the_code_is_accepted_in_lower_case_with_spaces_inside_a_sentence(gateway, typed):
+    (reply,) = await lookup(gateway, chat(), typed, "số đt 0905 00 1111")
+    assert reply["text"].startswith(f"Hồ sơ {CODE}")
+
+
+async def test_a_code_in_the_first_message_is_used(gateway):
+    (reply,) = await lookup(gateway, chat(), None, "1111", opener=f"kiểm tra giúp hồ sơ {CODE}")
+    assert reply["text"].startswith(f"Hồ sơ {CODE}")
+
+
+async def test_overdue_dossier_apologises(gateway):
+    (reply,) = await lookup(gateway, chat(), "000.00.24.H08-261101-0002", "2222")
+    assert "quá hạn" in reply["text"] and "xin lỗi" in reply["text"]
+
+
+@pytest.mark.parametrize("code, digits, expected", [
+    ("000.00.24.H08-261101-0003", "3333", "Anh/chị cần bổ sung: Bổ sung hợp đồng thuê mặt bằng"),
+    ("000.00.24.H08-261101-0004", "4444", "Kết quả đã có. Mời anh/chị đến nhận"),
+    ("000.00.24.H08-261101-0005", "5555", "nghĩa vụ tài chính: Nộp thuế thu nhập cá nhân"),
+])
+async def test_what_each_status_asks_of_the_citizen(gateway, code, digits, expected):
+    (reply,) = await lookup(gateway, chat(), code, digits)
+    assert expected in reply["text"]
+
+
+async def test_no_leak_wrong_digits_and_unknown_code_get_the_same_reply(gateway):
+    (wrong,) = await lookup(gateway, chat(), CODE, "9999")
+    (unknown,) = await lookup(gateway, chat(), "000.00.24.H08-261101-9876", "1111")
+    assert wrong["text"] == unknown["text"]
+    assert "chưa khớp" in wrong["text"] and "Nguyễn" not in wrong["text"] and "kết hôn" not in wrong["text"]
+
+
+async def test_five_failures_lock_the_chat_but_not_others(gateway, rasa_servers):
+    sender = chat()
+    replies = [(await lookup(gateway, sender, CODE, "0000"))[0]["text"] for _ in range(5)]
+    assert "còn 4 lần thử" in replies[0] and "còn 1 lần thử" in replies[3]
+    assert "tạm khóa" in replies[4]
+    # Even the right digits are refused now, without asking for the code again.
+    locked = await say(gateway, "tra cứu hồ sơ", sender)
+    assert "tạm khóa" in locked[-1]["text"]
+    (other,) = await lookup(gateway, chat(), CODE, "1111")
+    assert other["text"].startswith(f"Hồ sơ {CODE}")
+    db = Database(rasa_servers["database_url"])
+    async with db.session() as s:
+        outcomes = (await s.scalars(select(DossierLookup.outcome).where(DossierLookup.sender_id == f"web:{sender}")
+                                    .order_by(DossierLookup.id))).all()
+    await db.dispose()
+    assert outcomes == ["failed"] * 5 + ["locked"]
+
+
+async def test_invalid_code_is_asked_again_and_the_citizen_can_stop(gateway):
+    sender = chat()
+    await say(gateway, "tra cứu hồ sơ", sender)
+    again = await say(gateway, "mã là abc 12345", sender)
+    assert "chưa đúng dạng" in again[0]["text"]
+    stop = await say(gateway, "không", sender)
+    assert "Đã dừng tra cứu" in stop[-1]["text"]

@@ -17,17 +17,18 @@ read through that mapping (configuration, not code edits):
     statuses:                       # their status value: ours (contract values)
       "1": submitted
       "2": received
+    utc_offset_hours: 7             # how to read their times without a zone (default: Vietnam, +7)
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Optional
 
 import yaml
-from sqlalchemy import column, select, table
+from sqlalchemy import DateTime, column, select, table
 
 from motcua.store import CASE_MIGRATIONS_DIR, Database
 from motcua.store.cases import STATUS_LABELS, Dossier, as_utc
@@ -35,6 +36,7 @@ from motcua.store.cases import STATUS_LABELS, Dossier, as_utc
 FIELDS = ("code", "procedure_id", "applicant_name", "phone", "received_at", "due_at", "original_due_at",
           "status", "agency", "note")
 REQUIRED = ("code", "phone", "received_at", "due_at", "status")
+DATE_FIELDS = ("received_at", "due_at", "original_due_at")
 
 
 @dataclass
@@ -71,7 +73,9 @@ class CaseSource:
         self._ready = mapping is not None  # an external database is never migrated by us
         if mapping:
             cols = mapping["columns"]
-            self._table = table(mapping["table"], *[column(c) for c in cols.values()], schema=mapping.get("schema"))
+            self._naive_zone = timezone(timedelta(hours=float(mapping.get("utc_offset_hours", 7))))
+            self._table = table(mapping["table"], *[column(c, DateTime if f in DATE_FIELDS else None)
+                                                    for f, c in cols.items()], schema=mapping.get("schema"))
             self._select = select(*[self._table.c[cols[f]].label(f) for f in FIELDS if f in cols])
             self._code_col = self._table.c[cols["code"]]
         else:
@@ -88,9 +92,13 @@ class CaseSource:
         if self.mapping:
             statuses = self.mapping.get("statuses") or {}
             data["status"] = statuses.get(str(data["status"]), str(data["status"]))
-        for key in ("received_at", "due_at", "original_due_at"):
-            if isinstance(data.get(key), datetime):
-                data[key] = as_utc(data[key])
+        for key in DATE_FIELDS:
+            value = data.get(key)
+            if isinstance(value, datetime):
+                # Our own database keeps UTC; a provincial system keeps its local time.
+                if self.mapping and value.tzinfo is None:
+                    value = value.replace(tzinfo=self._naive_zone)
+                data[key] = as_utc(value).astimezone(timezone.utc)
         data["phone"] = re.sub(r"\D", "", str(data.get("phone") or ""))
         return DossierView(**{k: ("" if v is None and k in ("procedure_id", "applicant_name", "agency", "note")
                                   else v) for k, v in data.items()})

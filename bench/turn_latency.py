@@ -1,0 +1,120 @@
+"""Cold start and web-chat turn latency of the whole bot, started as `motcua run` would.
+
+    .venv/bin/python bench/turn_latency.py [--turns 200] [--chats 10]
+
+Starts `motcua run` on free ports (training first if needed), measures the time until
+/healthz answers 200, then plays web-chat turns (greetings, procedure questions, follow-ups,
+office hours) one at a time and with several chats at once, and prints p50/p95 and throughput.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TURNS = ["xin chào", "làm sổ đỏ cần giấy tờ gì", "còn lệ phí thì sao", "mat bao lau",
+         "dang ky khai sinh nop o dau", "giờ làm việc", "thủ tục kết hôn", "bn ngày thì xong",
+         "cảm ơn", "lý lịch tư pháp làm online được không"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def pct(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * p))]
+
+
+async def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 600) -> float:
+    t0 = time.monotonic()
+    async with aiohttp.ClientSession() as http:
+        while time.monotonic() - t0 < timeout:
+            if proc.poll() is not None:
+                raise SystemExit("motcua run exited before it was ready")
+            try:
+                async with http.get(url, timeout=aiohttp.ClientTimeout(total=2)) as r:
+                    if r.status == 200:
+                        return time.monotonic() - t0
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                pass
+            await asyncio.sleep(0.2)
+    raise SystemExit("not ready in time")
+
+
+async def play(base: str, chats: int, turns: int) -> dict:
+    latencies: list[float] = []
+
+    async def chat(i: int, http: aiohttp.ClientSession) -> None:
+        for k in range(turns // chats):
+            t0 = time.perf_counter()
+            async with http.post(f"{base}/webchat/messages",
+                                 json={"sender": f"bench-{chats}-{i}", "message": TURNS[k % len(TURNS)]}) as r:
+                assert r.status == 200 and await r.json()
+            latencies.append(time.perf_counter() - t0)
+
+    async with aiohttp.ClientSession() as http:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(chat(i, http) for i in range(chats)))
+        wall = time.perf_counter() - t0
+    return {"chats": chats, "turns": len(latencies), "p50_ms": 1000 * pct(latencies, 0.5),
+            "p95_ms": 1000 * pct(latencies, 0.95), "turns_per_s": len(latencies) / wall}
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--turns", type=int, default=200)
+    ap.add_argument("--chats", type=int, default=10)
+    args = ap.parse_args()
+
+    from motcua.training import ensure_model, model_path
+    from motcua.settings import Settings
+
+    models = Settings.from_env().models_dir
+    trained = model_path(models).exists()
+    t0 = time.monotonic()
+    ensure_model(models)
+    train_s = None if trained else time.monotonic() - t0
+
+    port, rasa, actions = free_port(), free_port(), free_port()
+    tmp = tempfile.mkdtemp()
+    env = {**os.environ, "PORT": str(port), "RASA_URL": f"http://127.0.0.1:{rasa}",
+           "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions}/webhook",
+           "DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db"}
+    proc = subprocess.Popen([sys.executable, "-m", "motcua.cli", "run"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        cold = await wait_ready(f"http://127.0.0.1:{port}/healthz", proc)
+        base = f"http://127.0.0.1:{port}"
+        await play(base, 1, 10)  # warm-up
+        rows = [await play(base, 1, args.turns), await play(base, args.chats, args.turns)]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+    result = {"training_s": train_s, "cold_start_s": cold, "runs": rows}
+    print(f"training: {'cached model' if train_s is None else f'{train_s:.1f} s'}; cold start to /healthz 200: {cold:.1f} s")
+    print("| chats | turns | p50 ms | p95 ms | turns/s |\n|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['chats']} | {r['turns']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['turns_per_s']:.1f} |")
+    out = ROOT / "bench" / "results"
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "turn_latency.json").write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

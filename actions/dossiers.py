@@ -14,9 +14,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import resources
 from motcua.cases_import import VIETNAM, normalize_code
-from motcua.catalogue import load_catalogue
-from motcua.store.case_source import DossierView
-from motcua.store.cases import STATUS_LABELS, as_utc, is_overdue
+from motcua.dossier_text import hotline as _hotline, render_dossier
 from motcua.store.lookups import MAX_FAILURES, failures_left, locked_until, record_lookup
 
 log = logging.getLogger(__name__)
@@ -33,55 +31,6 @@ def find_code(text: str) -> Optional[str]:
 def last4(text: str) -> Optional[str]:
     digits = re.sub(r"\D", "", text or "")
     return digits[-4:] if len(digits) >= 4 else None
-
-
-def _day(value: Optional[datetime]) -> str:
-    return as_utc(value).astimezone(VIETNAM).strftime("%d/%m/%Y") if value else "chưa có"
-
-
-def _hotline() -> str:
-    return load_catalogue().locality.hotline or "của bộ phận một cửa"
-
-
-def render_dossier(d: DossierView, now: Optional[datetime] = None) -> str:
-    catalogue = load_catalogue()
-    office = catalogue.locality.office
-    procedure = catalogue.get(d.procedure_id)
-    lines = [f"Hồ sơ {d.code}",
-             f"Thủ tục: {procedure.name if procedure else d.procedure_id or 'không rõ'}",
-             f"Ngày tiếp nhận: {_day(d.received_at)}",
-             f"Ngày hẹn trả kết quả: {_day(d.due_at)}",
-             f"Tình trạng: {STATUS_LABELS.get(d.status, d.status)}"]
-    if d.agency:
-        lines.append(f"Cơ quan xử lý: {d.agency}")
-    note = d.note.strip()
-    if d.status == "done":
-        lines.append(f"Kết quả đã có. Mời anh/chị đến nhận tại {office.get('name', 'bộ phận một cửa')}"
-                     + (f", {office['address']}" if office.get("address") else "")
-                     + ", trong giờ làm việc: " + "; ".join(office.get("hours") or []) + "."
-                     " Anh/chị nhớ mang theo giấy tiếp nhận hồ sơ và thẻ căn cước.")
-    elif d.status == "need_supplement":
-        lines.append(f"Anh/chị cần bổ sung: {note or 'giấy tờ theo phiếu yêu cầu bổ sung đã gửi anh/chị'}."
-                     " Sau khi bổ sung đủ, hồ sơ sẽ được tiếp tục xử lý.")
-        note = ""
-    elif d.status == "payment_required":
-        lines.append(f"Anh/chị cần thực hiện nghĩa vụ tài chính: {note or 'theo thông báo của cơ quan thuế'}."
-                     " Sau khi nộp xong, hồ sơ sẽ được tiếp tục xử lý.")
-        note = ""
-    elif d.status == "refused":
-        lines.append(f"Lý do: {note or 'theo phiếu từ chối tiếp nhận đã gửi anh/chị'}.")
-        note = ""
-    if note:
-        lines.append(f"Ghi chú: {note}")
-    moved = d.original_due_at and d.due_at and as_utc(d.due_at) > as_utc(d.original_due_at)
-    if is_overdue(d.status, d.due_at, now):
-        lines.append(f"Hồ sơ đã quá hạn hẹn trả. Thay mặt bộ phận một cửa, chúng tôi thành thật xin lỗi anh/chị."
-                     f" Hiện chưa có ngày hẹn mới trong hệ thống; anh/chị vui lòng gọi đường dây nóng {_hotline()}"
-                     " để được thông báo ngày trả kết quả.")
-    elif moved and d.status not in ("done", "returned", "refused", "withdrawn"):
-        lines.append(f"Hồ sơ trễ so với hẹn ban đầu ({_day(d.original_due_at)}). Thay mặt bộ phận một cửa, chúng tôi"
-                     f" thành thật xin lỗi anh/chị. Ngày hẹn trả mới: {_day(d.due_at)}.")
-    return "\n".join(lines)
 
 
 FAILED = ("Mã hồ sơ hoặc 4 số cuối điện thoại chưa khớp với dữ liệu của bộ phận một cửa. "
@@ -166,7 +115,7 @@ class ActionDossierStatus(Action):
         expected = (dossier.phone[-4:] if dossier and len(dossier.phone) >= 4 else "0000-none")
         if dossier is not None and hmac.compare_digest(expected.encode(), digits.encode()):
             await self._audit(sender, code, "verified")
-            dispatcher.utter_message(text=render_dossier(dossier))
+            dispatcher.utter_message(text=render_dossier(dossier), buttons=[SUBSCRIBE_BUTTON])
             return reset
 
         await self._audit(sender, code, "failed")
@@ -185,3 +134,58 @@ class ActionDossierStatus(Action):
                 await record_lookup(session, sender, code, outcome)
         except Exception:
             log.exception("could not audit a dossier lookup (%s)", outcome)
+
+
+SUBSCRIBE_BUTTON = {"title": "Báo cho tôi khi hồ sơ thay đổi", "payload": "/subscribe_dossier"}
+UNSUBSCRIBE_BUTTON = {"title": "Hủy theo dõi hồ sơ", "payload": "/unsubscribe_dossier"}
+
+
+class ActionSubscribeDossier(Action):
+    """Only a chat that verified the dossier (in the last 24 hours) can follow it."""
+
+    def name(self) -> str:
+        return "action_subscribe_dossier"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        from motcua.store.subscriptions import last_verified_code, subscribe
+
+        wanted = next((find_code(str(e.get("value"))) for e in tracker.latest_message.get("entities", [])
+                       if e.get("entity") == "dossier_code"), None)
+        try:
+            db = await resources.store()
+            async with db.session() as session:
+                code = await last_verified_code(session, tracker.sender_id, wanted)
+            dossier = await resources.cases().get(code) if code else None
+            if dossier is None:
+                dispatcher.utter_message(response="utter_subscribe_needs_lookup")
+                return []
+            async with db.session() as session, session.begin():
+                await subscribe(session, tracker.sender_id, code, dossier.status, dossier.due_at)
+        except Exception:
+            log.exception("could not subscribe to a dossier")
+            dispatcher.utter_message(text=UNAVAILABLE.format(hotline=_hotline()))
+            return []
+        dispatcher.utter_message(
+            text=f"Đã đăng ký. Khi hồ sơ {code} thay đổi tình trạng hoặc ngày hẹn, tôi sẽ nhắn cho anh/chị ngay tại đây.",
+            buttons=[UNSUBSCRIBE_BUTTON])
+        return []
+
+
+class ActionUnsubscribeDossier(Action):
+    def name(self) -> str:
+        return "action_unsubscribe_dossier"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        from motcua.store.subscriptions import unsubscribe
+
+        try:
+            db = await resources.store()
+            async with db.session() as session, session.begin():
+                n = await unsubscribe(session, tracker.sender_id)
+        except Exception:
+            log.exception("could not unsubscribe")
+            dispatcher.utter_message(text=UNAVAILABLE.format(hotline=_hotline()))
+            return []
+        dispatcher.utter_message(text="Đã hủy theo dõi. Tôi sẽ không nhắn thông báo về hồ sơ nữa." if n else
+                                 "Anh/chị hiện không theo dõi hồ sơ nào.")
+        return []

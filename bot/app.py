@@ -1,6 +1,7 @@
 """The gateway's aiohttp app factory, used by `python -m bot` and by the tests."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Optional
 
@@ -8,7 +9,9 @@ import aiohttp
 from aiohttp import web
 
 from bot import health, messages
-from bot.state import DB, HTTP, RASA, SETTINGS
+from bot.state import CASES, DB, HTTP, RASA, SETTINGS
+from bot.watcher import watch
+from motcua.store.case_source import CaseSource, load_mapping
 from bot.handlers import webchat
 from bot.rasa_client import RasaClient
 from motcua.settings import Settings
@@ -19,6 +22,7 @@ log = logging.getLogger(__name__)
 ROUTES = [
     web.get("/", webchat.page),
     web.post("/webchat/messages", webchat.post_message),
+    web.get("/webchat/updates", webchat.get_updates),
     web.get("/healthz", health.healthz),
     web.static("/static", webchat.STATIC_DIR),
 ]
@@ -41,12 +45,18 @@ async def _resources(app: web.Application):
     db = Database(settings.database_url)
     await db.migrate()
     app[DB] = db
+    app[CASES] = CaseSource(settings.case_database_url, load_mapping(settings.case_database_mapping))
     # One client session for every Rasa call: connection reuse is most of a turn's speed.
     connector = aiohttp.TCPConnector(limit=200, keepalive_timeout=60)
     async with aiohttp.ClientSession(connector=connector) as http:
         app[HTTP] = http
         app[RASA] = RasaClient(settings.rasa_url, http, settings.rasa_timeout_seconds)
+        watcher = asyncio.create_task(watch(app)) if settings.dossier_watch_seconds > 0 else None
         yield
+        if watcher:
+            watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
+    await app[CASES].dispose()
     await db.dispose()
 
 

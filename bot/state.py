@@ -5,8 +5,10 @@ from aiohttp import web
 from bot.rasa_client import RasaClient
 from motcua.settings import Settings
 from motcua.store import Database
+from motcua.store.case_source import CaseSource
 
 SETTINGS = web.AppKey("settings", Settings)
 DB = web.AppKey("db", Database)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 RASA = web.AppKey("rasa", RasaClient)
+CASES = web.AppKey("cases", CaseSource)

@@ -54,8 +54,15 @@ def cmd_nlu_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     paths = nlu_eval.default_test_paths(args.file)
     examples = nlu_eval.load_examples(paths)
     print(f"Evaluating {model.name} on {len(examples)} held-out examples…", flush=True)
-    report = nlu_eval.score(asyncio.run(nlu_eval.predict(examples, nlu_eval.agent_parser(model))))
+    predictions = asyncio.run(nlu_eval.predict(examples, nlu_eval.agent_parser(model)))
+    report = nlu_eval.score(predictions)
     print(nlu_eval.format_report(report))
+    if args.sweep:
+        print("\nFallback threshold sweep (held-out):")
+        print(f"{'threshold':>9} {'accuracy':>9} {'in-scope acc':>13} {'fallback (in)':>14} {'oos handled':>12}")
+        for row in nlu_eval.threshold_sweep(predictions, [x / 20 for x in range(0, 13)]):
+            print(f"{row['threshold']:>9.2f} {row['accuracy']:>9.3f} {row['in_scope_accuracy']:>13.3f}"
+                  f" {row['fallback_rate_in_scope']:>14.3f} {row['out_of_scope_handled']:>12.3f}")
     if not args.no_rasa_reports:
         out = Path(args.report_dir)
         for path in paths:
@@ -116,6 +123,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--report-dir", default=str(PROJECT_ROOT / "results" / "nlu"),
                           help="where Rasa's report files go (default: results/nlu)")
     evaluate.add_argument("--no-rasa-reports", action="store_true", help="print the figures only")
+    evaluate.add_argument("--sweep", action="store_true", help="also print a fallback-threshold sweep")
     evaluate.set_defaults(func=cmd_nlu_evaluate)
 
     cases = verbs.add_parser("cases", help="the case (dossier) database")

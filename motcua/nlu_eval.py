@@ -33,6 +33,9 @@ class Prediction:
     confidence: float
     entities: set[tuple[str, str]]
     seconds: float
+    # The classifier's own best intent and confidence, before the fallback threshold.
+    raw_intent: str = ""
+    raw_confidence: float = 0.0
 
 
 def load_examples(paths: Iterable[Path]) -> list[Example]:
@@ -59,8 +62,32 @@ async def predict(examples: list[Example], parse: Parser) -> list[Prediction]:
         dt = time.perf_counter() - t0
         intent = (result.get("intent") or {})
         ents = {(e["entity"], str(e["value"])) for e in result.get("entities") or [] if e["entity"] in SCORED_ENTITIES}
-        out.append(Prediction(ex, intent.get("name") or "", float(intent.get("confidence") or 0), ents, dt))
+        ranking = [r for r in result.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
+        raw = ranking[0] if ranking else intent
+        out.append(Prediction(ex, intent.get("name") or "", float(intent.get("confidence") or 0), ents, dt,
+                              raw.get("name") or "", float(raw.get("confidence") or 0)))
     return out
+
+
+def threshold_sweep(preds: list[Prediction], thresholds: Iterable[float]) -> list[dict[str, float]]:
+    """What each FallbackClassifier threshold would give on these predictions.
+
+    in_scope_accuracy: in-scope examples answered with the right intent; out_of_scope_handled:
+    out-of-scope examples that got out_of_scope or the fallback (both are polite refusals)."""
+    rows = []
+    in_scope = [p for p in preds if p.example.intent != "out_of_scope"]
+    oos = [p for p in preds if p.example.intent == "out_of_scope"]
+    for t in thresholds:
+        def label(p: Prediction) -> str:
+            return p.raw_intent if p.raw_confidence >= t else "nlu_fallback"
+        rows.append({
+            "threshold": t,
+            "accuracy": sum(label(p) == p.example.intent for p in preds) / max(1, len(preds)),
+            "in_scope_accuracy": sum(label(p) == p.example.intent for p in in_scope) / max(1, len(in_scope)),
+            "fallback_rate_in_scope": sum(label(p) == "nlu_fallback" for p in in_scope) / max(1, len(in_scope)),
+            "out_of_scope_handled": sum(label(p) in ("out_of_scope", "nlu_fallback") for p in oos) / max(1, len(oos)),
+        })
+    return rows
 
 
 def _f1(tp: int, fp: int, fn: int) -> float:

@@ -41,6 +41,8 @@ class Settings:
     # Longest citizen message passed on to Rasa; longer ones get a polite reply instead.
     max_message_chars: int = 2000
     rasa_timeout_seconds: float = 30.0
+    # How often followed dossiers are checked for changes (0: never, e.g. on extra replicas).
+    dossier_watch_seconds: float = 60.0
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -68,6 +70,7 @@ class Settings:
             zalo_oa_access_token=_opt(env, "ZALO_OA_ACCESS_TOKEN"),
             zalo_oa_api_base_url=(_opt(env, "ZALO_OA_API_BASE_URL") or d.zalo_oa_api_base_url).rstrip("/"),
             admin_password=_opt(env, "MOTCUA_ADMIN_PASSWORD"),
+            dossier_watch_seconds=float(env.get("DOSSIER_WATCH_SECONDS", d.dossier_watch_seconds)),
         )
 
     @property

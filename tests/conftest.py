@@ -107,6 +107,7 @@ TEST_DOSSIERS_CSV = """code,procedure_id,applicant_name,phone,received_at,due_at
 000.00.24.H08-261101-0003,ho_kinh_doanh,Lê Văn Cường,0905003333,2026-11-01,2099-12-31,need_supplement,UBND xã Hoài Ân,Bổ sung hợp đồng thuê mặt bằng
 000.00.24.H08-261101-0004,khai_sinh,Phạm Thị Dung,0905004444,2026-11-01,2026-11-02,done,UBND xã Hoài Ân,
 000.00.24.H08-261101-0005,chuyen_nhuong_dat,Võ Văn Em,0905005555,2026-11-01,2099-12-31,payment_required,Chi cục Thuế,Nộp thuế thu nhập cá nhân theo thông báo
+000.00.24.H08-261101-0006,ket_hon,Đặng Văn Phúc,0905006666,2026-11-01,2099-12-31,processing,UBND xã Hoài Ân,
 """
 
 
@@ -163,7 +164,7 @@ async def gateway(rasa_servers):
     from bot.app import create_app
 
     app = create_app(make_settings(database_url=rasa_servers["database_url"], rasa_url=rasa_servers["rasa_url"],
-                                   case_database_url=rasa_servers["case_database_url"]))
+                                   case_database_url=rasa_servers["case_database_url"], dossier_watch_seconds=0))
     client = TestClient(TestServer(app))
     await client.start_server()
     try:

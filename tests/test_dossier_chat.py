@@ -9,6 +9,7 @@ from motcua.store import Database
 from motcua.store.models import DossierLookup
 
 CODE = "000.00.24.H08-261101-0001"
+FOLLOWED = "000.00.24.H08-261101-0006"  # only the follow test changes it
 
 
 def chat() -> str:
@@ -92,3 +93,40 @@ async def test_invalid_code_is_asked_again_and_the_citizen_can_stop(gateway):
     assert "chưa đúng dạng" in again[0]["text"]
     stop = await say(gateway, "không", sender)
     assert "Đã dừng tra cứu" in stop[-1]["text"]
+
+
+async def test_follow_a_dossier_and_get_told_when_it_changes(gateway, rasa_servers, tmp_path):
+    from bot.state import CASES, DB
+    from bot.watcher import check_once
+    from motcua.cases_import import import_csv
+
+    sender = chat()
+    # Following needs a verified lookup first: the button's payload alone proves nothing.
+    refused = await say(gateway, "/subscribe_dossier", sender)
+    assert "cần tra cứu và xác minh" in refused[0]["text"]
+    (shown,) = await lookup(gateway, sender, FOLLOWED, "6666")
+    assert shown["buttons"] == [{"title": "Báo cho tôi khi hồ sơ thay đổi", "payload": "/subscribe_dossier"}]
+    (ok,) = await say(gateway, shown["buttons"][0]["payload"], sender)
+    assert ok["text"].startswith("Đã đăng ký")
+
+    start = await (await gateway.get("/webchat/updates", params={"sender": sender})).json()
+    app = gateway.server.app
+    assert await check_once(app) == 0  # nothing changed yet
+    # The one-stop system's next export says the dossier is done.
+    csv = tmp_path / "update.csv"
+    csv.write_text("code,procedure_id,applicant_name,phone,received_at,due_at,status,agency,note\n"
+                   f"{FOLLOWED},ket_hon,Đặng Văn Phúc,0905006666,2026-11-01,2099-12-31,done,UBND xã Hoài Ân,\n",
+                   encoding="utf-8")
+    await import_csv(csv, rasa_servers["case_database_url"])
+    assert await check_once(app) == 1
+    assert await check_once(app) == 0  # told once, not at every pass
+    updates = await (await gateway.get("/webchat/updates", params={"sender": sender, "after": start["last"]})).json()
+    (note,) = updates["messages"]
+    assert "vừa có cập nhật" in note["text"] and "Kết quả đã có" in note["text"]
+    # Another chat sees nothing of it.
+    other = await (await gateway.get("/webchat/updates", params={"sender": chat(), "after": 0})).json()
+    assert other["messages"] == []
+
+    (bye,) = await say(gateway, "hủy theo dõi hồ sơ", sender)
+    assert bye["text"].startswith("Đã hủy theo dõi")
+    assert app[DB] and app[CASES]

@@ -9,6 +9,8 @@ from aiohttp import web
 
 from bot import messages
 from bot.gateway import converse
+from bot.state import DB
+from motcua.store.conversations import last_pushed_id, pushed_messages
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 # Sender ids are made by the page (a random UUID); anything else is refused.
@@ -35,3 +37,18 @@ async def post_message(request: web.Request) -> web.Response:
         return _error(400, messages.BAD_REQUEST)
     replies = await converse(request.app, "web", sender, text or "")
     return web.json_response([r.as_json() for r in replies])
+
+
+async def get_updates(request: web.Request) -> web.Response:
+    """Messages the bot sent on its own (dossier notifications) since `after`; the page polls this.
+    Without `after`, only the newest id is returned, so a new page starts from now."""
+    sender = request.query.get("sender", "")
+    if not _SENDER.match(sender):
+        return _error(400, messages.BAD_REQUEST)
+    async with request.app[DB].session() as session:
+        after = request.query.get("after", "")
+        if not after.isdigit():
+            return web.json_response({"last": await last_pushed_id(session, "web", sender), "messages": []})
+        rows = await pushed_messages(session, "web", sender, int(after))
+    return web.json_response({"last": rows[-1].id if rows else int(after),
+                              "messages": [{"text": m.text, "buttons": m.buttons or []} for m in rows]})

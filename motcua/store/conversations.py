@@ -35,10 +35,12 @@ async def record_message(
     direction: str,
     text: str,
     buttons: Optional[Sequence[dict]] = None,
+    push: bool = False,
 ) -> Message:
     conversation = await conversation_for(session, channel, chat_id)
     message = Message(
-        conversation_id=conversation.id, direction=direction, text=text, buttons=list(buttons) if buttons else None
+        conversation_id=conversation.id, direction=direction, text=text, buttons=list(buttons) if buttons else None,
+        push=push,
     )
     session.add(message)
     await session.execute(
@@ -57,3 +59,22 @@ async def recent_messages(session: AsyncSession, channel: str, chat_id: str, lim
         .limit(limit)
     )
     return list(reversed(rows.all()))
+
+
+async def pushed_messages(session: AsyncSession, channel: str, chat_id: str, after_id: int,
+                          limit: int = 20) -> list[Message]:
+    """Messages the bot sent on its own to this chat since `after_id` (for channels that poll)."""
+    rows = await session.scalars(
+        select(Message).join(Conversation)
+        .where(Conversation.channel == channel, Conversation.chat_id == chat_id, Message.push,
+               Message.id > after_id)
+        .order_by(Message.id).limit(limit))
+    return list(rows.all())
+
+
+async def last_pushed_id(session: AsyncSession, channel: str, chat_id: str) -> int:
+    from sqlalchemy import func
+
+    return await session.scalar(
+        select(func.coalesce(func.max(Message.id), 0)).join(Conversation)
+        .where(Conversation.channel == channel, Conversation.chat_id == chat_id, Message.push)) or 0

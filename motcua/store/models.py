@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import declarative_base, relationship
 
 Base = declarative_base()
@@ -43,6 +43,8 @@ class Message(Base):
     direction = Column(String(3), nullable=False)  # "in" or "out"
     text = Column(Text, nullable=False, default="")
     buttons = Column(JSON, nullable=True)
+    # True for messages the bot sends on its own (notifications), which the channel must push.
+    push = Column(Boolean, nullable=False, default=False)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     conversation = relationship("Conversation", back_populates="messages")
@@ -57,4 +59,20 @@ class DossierLookup(Base):
     sender_id = Column(String(200), nullable=False)
     code = Column(String(64), nullable=False, default="")
     outcome = Column(String(16), nullable=False)  # verified, failed, locked, unavailable
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class DossierSubscription(Base):
+    """A verified chat asked to be told when its dossier changes."""
+
+    __tablename__ = "dossier_subscriptions"
+    __table_args__ = (UniqueConstraint("sender_id", "code", name="uq_subscription_sender_code"),)
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(200), nullable=False)
+    code = Column(String(64), nullable=False, index=True)
+    # What the citizen was last told; the watcher compares the case database against it.
+    last_status = Column(String(20), nullable=False)
+    last_due_at = Column(DateTime(timezone=True), nullable=True)
+    active = Column(Boolean, nullable=False, default=True)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)

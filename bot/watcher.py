@@ -1,0 +1,53 @@
+"""The dossier watcher: notices status or appointment changes of followed dossiers (after an
+import, or in an external case database) and tells the citizen on their channel."""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+
+from bot.state import CASES, DB, SETTINGS
+from motcua.dossier_text import render_change
+from motcua.store.conversations import record_message
+from motcua.store.subscriptions import active_subscriptions, changed, claim_change
+
+log = logging.getLogger(__name__)
+UNSUBSCRIBE = [{"title": "Hủy theo dõi hồ sơ", "payload": "/unsubscribe_dossier"}]
+
+
+async def check_once(app: web.Application) -> int:
+    """One pass over every active subscription; returns how many notifications were sent."""
+    db, source = app[DB], app[CASES]
+    sent, after = 0, 0
+    while True:
+        async with db.session() as session:
+            batch = await active_subscriptions(session, after_id=after)
+        if not batch:
+            return sent
+        after = batch[-1].id
+        current = await source.many(sorted({s.code for s in batch}))
+        for sub in batch:
+            dossier = current.get(sub.code)
+            if dossier is None or not changed(sub, dossier.status, dossier.due_at):
+                continue
+            channel, _, chat_id = sub.sender_id.partition(":")
+            async with db.session() as session, session.begin():
+                if not await claim_change(session, sub, dossier.status, dossier.due_at):
+                    continue  # another gateway replica is telling them
+                # Stored as a pushed message: the web chat collects it on its next poll; other
+                # channels deliver pushed messages through their own outbox.
+                await record_message(session, channel, chat_id, "out", render_change(dossier), UNSUBSCRIBE, push=True)
+            sent += 1
+
+
+async def watch(app: web.Application) -> None:
+    interval = app[SETTINGS].dossier_watch_seconds
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            sent = await check_once(app)
+            if sent:
+                log.info("dossier watcher: %d notification(s)", sent)
+        except Exception:  # a bad pass must not stop the watcher
+            log.exception("dossier watcher pass failed")

@@ -104,6 +104,42 @@ def cmd_cases_import(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if report.errors else 0
 
 
+def cmd_complaints_list(args: argparse.Namespace, settings: Settings) -> int:
+    import json
+
+    from motcua.catalogue import load_catalogue
+    from motcua.store import Database
+    from motcua.store.cases import as_utc
+    from motcua.store.complaints import is_late, list_complaints, route
+
+    async def fetch():
+        db = Database(settings.database_url)
+        try:
+            await db.migrate()
+            async with db.session() as session:
+                return await list_complaints(session, args.status)
+        finally:
+            await db.dispose()
+
+    locality = load_catalogue().locality
+    rows = []
+    for c in asyncio.run(fetch()):
+        r = route(locality, c.category)
+        rows.append({"ticket_id": c.ticket, "status": c.status, "category": c.category, "category_name": r.category_name,
+                     "agency": c.agency, "agency_name": r.agency_name,
+                     "deadline": as_utc(c.deadline_at).isoformat(), "created_at": as_utc(c.created_at).isoformat(),
+                     "overdue": is_late(c)})
+    if args.format == "json":
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+    else:
+        print(f"{'mã phản ánh':<16} {'trạng thái':<12} {'lĩnh vực':<22} {'cơ quan':<16} {'hạn xử lý':<10}")
+        for row in rows:
+            print(f"{row['ticket_id']:<16} {row['status']:<12} {row['category']:<22} {row['agency']:<16} "
+                  f"{row['deadline'][:10]:<10}{'  QUÁ HẠN' if row['overdue'] else ''}")
+        print(f"{len(rows)} phản ánh")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="motcua", description="Một Cửa Bot")
     verbs = parser.add_subparsers(dest="verb", required=True)
@@ -133,6 +169,13 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--show", type=int, default=50, help="how many error/warning lines to print (default 50)")
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
     imp.set_defaults(func=cmd_cases_import)
+
+    complaints = verbs.add_parser("complaints", help="feedback and complaints")
+    complaint_verbs = complaints.add_subparsers(dest="complaints_verb", required=True)
+    lst = complaint_verbs.add_parser("list", help="complaints with ticket id, status, category, agency, deadline")
+    lst.add_argument("--format", choices=["table", "json"], default="table")
+    lst.add_argument("--status", help="only this status (new, in_progress, resolved, reopened)")
+    lst.set_defaults(func=cmd_complaints_list)
 
     demo = verbs.add_parser("demo", help="demo data")
     demo_verbs = demo.add_subparsers(dest="demo_verb", required=True)

@@ -7,7 +7,8 @@ from motcua import PROJECT_ROOT
 
 
 def test_conversation_stories_pass(trained_model, rasa_servers, tmp_path):
-    env = {**os.environ, "ACTION_ENDPOINT_URL": f"{rasa_servers['action_url']}/webhook"}
+    env = {**os.environ, "ACTION_ENDPOINT_URL": f"{rasa_servers['action_url']}/webhook",
+           "DATABASE_URL": rasa_servers["database_url"], "CASE_DATABASE_URL": rasa_servers["case_database_url"]}
     proc = subprocess.run(
         [sys.executable, "-m", "rasa", "test", "core", "--model", str(trained_model),
          "--stories", str(PROJECT_ROOT / "tests" / "stories"), "--endpoints", "endpoints.yml",

@@ -287,3 +287,36 @@ def test_fold_tokens_one_lemma_per_token_with_context():
     ]
     assert fold_tokens(["Hoà", "đk", "KHAI", "sinh"]) == ["hoa", "dang ky", "khai", "sinh"]
     assert fold_tokens([]) == []
+
+
+def test_the_rasa_tokenizer_keeps_offsets_and_gives_folded_lemmas():
+    """The Rasa component on NFD input with shorthand: original spans, normalised lemmas."""
+    import unicodedata
+
+    from rasa.shared.nlu.training_data.message import Message
+
+    from nlu.components import VietnameseTokenizer
+
+    text = unicodedata.normalize("NFD", "Làm Sổ Đỏ mất bn ngày, ko dc à? 😀")
+    tokens = VietnameseTokenizer(VietnameseTokenizer.get_default_config()).tokenize(Message(data={"text": text}), "text")
+    assert all(text[t.start:t.end] == t.text for t in tokens)
+    assert [t.lemma for t in tokens] == ["lam", "so", "do", "mat", "bao nhieu", "ngay", "khong", "duoc", "a"]
+    only_emoji = VietnameseTokenizer(VietnameseTokenizer.get_default_config()).tokenize(Message(data={"text": "😀"}), "text")
+    assert len(only_emoji) == 1  # a placeholder keeps the featurizers' shapes
+
+
+def test_the_phrase_extractor_finds_wordings_in_any_spelling():
+    from rasa.shared.nlu.training_data.message import Message
+    from rasa.shared.nlu.training_data.training_data import TrainingData
+
+    from nlu.components import PhraseEntityExtractor
+
+    example = Message(data={"text": "làm sổ đỏ cần giấy tờ gì", "intent": "ask_procedure", "entities": [
+        {"entity": "procedure", "value": "cap_so_do", "start": 4, "end": 9},
+        {"entity": "aspect", "value": "documents", "start": 14, "end": 24}]})
+    extractor = PhraseEntityExtractor({}, None, None)
+    extractor.persist = lambda: None  # no model storage in a unit test
+    extractor.train(TrainingData([example], entity_synonyms={"sổ hồng": "cap_so_do"}))
+    found = {(e["entity"], e["value"], e["start"], e["end"]) for e in extractor.extract("SO HONG va SỔ ĐỎ can giay to gi")}
+    assert found == {("procedure", "cap_so_do", 0, 7), ("procedure", "cap_so_do", 11, 16),
+                     ("aspect", "documents", 21, 31)}

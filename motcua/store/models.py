@@ -76,3 +76,47 @@ class DossierSubscription(Base):
     last_due_at = Column(DateTime(timezone=True), nullable=True)
     active = Column(Boolean, nullable=False, default=True)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class TicketCounter(Base):
+    """The last ticket number given in a year; incremented inside the filing transaction."""
+
+    __tablename__ = "ticket_counters"
+
+    year = Column(Integer, primary_key=True)
+    last = Column(Integer, nullable=False, default=0)
+
+
+class Complaint(Base):
+    """Feedback (phản ánh, kiến nghị) filed by a citizen: a ticket owned by an agency, with a deadline."""
+
+    __tablename__ = "complaints"
+
+    id = Column(Integer, primary_key=True)
+    ticket = Column(String(16), nullable=False, unique=True)
+    sender_id = Column(String(200), nullable=False, index=True)
+    content = Column(Text, nullable=False)
+    category = Column(String(40), nullable=False)
+    place = Column(Text, nullable=False, default="")
+    name = Column(String(200), nullable=False, default="")
+    phone = Column(String(20), nullable=False, default="")
+    agency = Column(String(64), nullable=False)
+    # new → in_progress → resolved (→ reopened → …)
+    status = Column(String(16), nullable=False, default="new")
+    deadline_at = Column(DateTime(timezone=True), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    resolved_at = Column(DateTime(timezone=True), nullable=True)
+
+
+class ComplaintEvent(Base):
+    """Every change to a complaint: who did what, when (the audit log)."""
+
+    __tablename__ = "complaint_events"
+
+    id = Column(Integer, primary_key=True)
+    complaint_id = Column(Integer, ForeignKey("complaints.id", ondelete="CASCADE"), nullable=False, index=True)
+    actor = Column(String(200), nullable=False)
+    action = Column(String(32), nullable=False)
+    detail = Column(Text, nullable=False, default="")
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)

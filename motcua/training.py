@@ -8,7 +8,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Sequence
 
 from motcua import PROJECT_ROOT
 
@@ -84,10 +84,3 @@ def ensure_model(models_dir: Path, config: Path = CONFIG, force: bool = False) -
             return target
         print(f"Training the Rasa model for the current data → {target.name}", flush=True)
         return train(models_dir, config)
-
-
-def latest_model(models_dir: Path) -> Optional[Path]:
-    models = sorted(Path(models_dir).glob(f"{MODEL_PREFIX}*.tar.gz"), key=lambda p: p.stat().st_mtime)
-    return models[-1] if models else None
-
-

@@ -1,35 +1,7 @@
-"""Alembic environment of the embedded case database: runs on a connection handed over by `Database.migrate()`,
-or, from the `alembic` command line, on its own async engine."""
-import asyncio
+"""Alembic environment of the embedded case database (CASE_DATABASE_URL)."""
+from motcua.settings import Settings
+from motcua.store.alembic_env import run
+from motcua.store.cases import CaseBase
 
-from alembic import context
-
-from motcua.store.cases import CaseBase as Base
-
-config = context.config
-target_metadata = Base.metadata
-
-
-def _run(connection) -> None:
-    # Its own version table, so the bot store and the case database may share one PostgreSQL database.
-    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
-                      version_table="alembic_version_cases")
-    with context.begin_transaction():
-        context.run_migrations()
-
-
-async def _run_online() -> None:
-    from motcua.settings import Settings
-    from motcua.store import make_engine
-
-    engine = make_engine(config.get_main_option("sqlalchemy.url") or Settings.from_env().case_database_url)
-    async with engine.begin() as conn:
-        await conn.run_sync(_run)
-    await engine.dispose()
-
-
-connection = config.attributes.get("connection")
-if connection is not None:
-    _run(connection)
-else:
-    asyncio.run(_run_online())
+# Its own version table, so the bot store and the case database may share one PostgreSQL database.
+run(CaseBase.metadata, lambda: Settings.from_env().case_database_url, version_table="alembic_version_cases")

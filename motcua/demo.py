@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 
+from motcua.catalogue import load_catalogue
 from motcua.settings import Settings
 from motcua.store import CASE_MIGRATIONS_DIR, Database
 from motcua.store.cases import Dossier
+from motcua.store.complaints import file_complaint
+from motcua.store.models import Complaint
 from motcua.store.sql import upsert
 
 # (code suffix, procedure, status, days since received, days until due, note).
@@ -27,6 +30,13 @@ _DEMO_DOSSIERS = [
     ("0012", "xac_nhan_hon_nhan", "processing", 6, -2, ""),
 ]
 DEMO_AGENCY_CODE = "000.00.24.H08"
+# (category, content, place) of demo complaints; filed once, by the chat id "demo:<n>".
+_DEMO_COMPLAINTS = [
+    ("ha_tang_giao_thong", "Đường bê tông liên thôn bị sạt lở một đoạn dài, xe máy đi lại rất nguy hiểm.", "Thôn Gia Đẳng"),
+    ("moi_truong", "Rác thải sinh hoạt bị đổ ven sông nhiều ngày, bốc mùi hôi.", "Bờ sông gần cầu"),
+    ("thu_tuc_thai_do", "Tôi nộp hồ sơ hai lần đều bị trả lại mà không được hướng dẫn rõ cần bổ sung gì.", ""),
+    ("an_ninh_trat_tu", "Nhóm thanh niên đua xe gây ồn ào sau 23 giờ trên tuyến đường trung tâm.", "Đường trung tâm xã"),
+]
 
 
 def demo_dossiers(now: datetime) -> list[dict]:
@@ -68,7 +78,14 @@ async def seed(settings: Settings) -> dict[str, int]:
                 ).execution_options(synchronize_session=False)
             )
             await upsert(session, Dossier.__table__, rows, key=["code"])
-        return {"dossiers": len(rows)}
+        locality = load_catalogue().locality
+        async with store.session() as session, session.begin():
+            have = await session.scalar(select(func.count()).select_from(Complaint)
+                                        .where(Complaint.sender_id.like("demo:%")))
+            for i, (category, content, place) in enumerate(_DEMO_COMPLAINTS[have:], start=have):
+                await file_complaint(session, locality, sender_id=f"demo:{i + 1}", content=content,
+                                     category=category, place=place, name="Công dân mẫu")
+        return {"dossiers": len(rows), "complaints": len(_DEMO_COMPLAINTS)}
     finally:
         await cases.dispose()
         await store.dispose()

@@ -9,7 +9,7 @@ from motcua.settings import Settings
 from motcua.store import CASE_MIGRATIONS_DIR, Database
 from motcua.store.cases import Dossier
 from motcua.store.conversations import conversation_for, record_message, recent_messages
-from motcua.store.models import Conversation, Message
+from motcua.store.models import Complaint, Conversation, Message
 
 
 async def test_migrations_create_the_schema_and_are_repeatable(db_url):
@@ -73,7 +73,7 @@ async def test_demo_seed_is_idempotent(db_url):
     settings = Settings(database_url=db_url, case_database_url=db_url)
     first = await seed(settings)
     second = await seed(settings)
-    assert first == second and first["dossiers"] >= 10
+    assert first == second and first["dossiers"] >= 10 and first["complaints"] >= 4
     cases = Database(db_url, migrations=CASE_MIGRATIONS_DIR)
     try:
         async with cases.session() as s:
@@ -85,3 +85,11 @@ async def test_demo_seed_is_idempotent(db_url):
         assert all(d.phone.startswith("0900") for d in rows)
     finally:
         await cases.dispose()
+    store = Database(db_url)
+    try:
+        async with store.session() as s:
+            complaints = (await s.scalars(select(Complaint))).all()
+        assert len(complaints) == first["complaints"]
+        assert len({c.ticket for c in complaints}) == len(complaints)
+    finally:
+        await store.dispose()

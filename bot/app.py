@@ -50,7 +50,7 @@ async def _resources(app: web.Application):
     connector = aiohttp.TCPConnector(limit=200, keepalive_timeout=60)
     async with aiohttp.ClientSession(connector=connector) as http:
         app[HTTP] = http
-        app[RASA] = RasaClient(settings.rasa_url, http, settings.rasa_timeout_seconds)
+        app[RASA] = RasaClient(settings.rasa_url, http, settings.rasa_timeout_seconds, settings.rasa_token)
         watcher = asyncio.create_task(watch(app)) if settings.dossier_watch_seconds > 0 else None
         yield
         if watcher:

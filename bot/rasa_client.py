@@ -45,8 +45,10 @@ def parse_replies(payload: Any) -> list[Reply]:
 
 
 class RasaClient:
-    def __init__(self, base_url: str, session: aiohttp.ClientSession, timeout: float = 30.0) -> None:
+    def __init__(self, base_url: str, session: aiohttp.ClientSession, timeout: float = 30.0,
+                 token: Optional[str] = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.params = {"token": token} if token else {}
         self.session = session
         self.timeout = aiohttp.ClientTimeout(total=timeout)
 
@@ -68,7 +70,7 @@ class RasaClient:
         """True when Rasa answers and has a model loaded."""
         try:
             async with self.session.get(
-                f"{self.base_url}/status", timeout=aiohttp.ClientTimeout(total=timeout)
+                f"{self.base_url}/status", params=self.params, timeout=aiohttp.ClientTimeout(total=timeout)
             ) as resp:
                 if resp.status != 200:
                     return False

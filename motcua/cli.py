@@ -21,15 +21,21 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from motcua.supervisor import ChildSpec, Supervisor
     from motcua.training import ensure_model
 
+    import secrets
+
     model = ensure_model(settings.models_dir)
-    env = {"ACTION_ENDPOINT_URL": settings.action_server_url, "RASA_URL": settings.rasa_url}
+    # Rasa's API and the action server have no authentication of their own: they listen on
+    # loopback (unless their URLs name another interface), and Rasa's API needs a token.
+    token = settings.rasa_token or secrets.token_urlsafe(24)
+    env = {"ACTION_ENDPOINT_URL": settings.action_server_url, "RASA_URL": settings.rasa_url, "RASA_TOKEN": token}
     py = sys.executable
     specs = [
-        ChildSpec("actions", [py, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_server_port)], env),
-        ChildSpec("rasa", [py, "-m", "rasa", "run", "--enable-api", "--model", str(model),
+        ChildSpec("actions", [py, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_server_port)],
+                  {**env, "SANIC_HOST": settings.action_server_host}),
+        ChildSpec("rasa", [py, "-m", "rasa", "run", "--enable-api", "--auth-token", token, "--model", str(model),
                            "--endpoints", str(PROJECT_ROOT / "endpoints.yml"),
                            "--credentials", str(PROJECT_ROOT / "credentials.yml"),
-                           "--port", str(settings.rasa_port)], env),
+                           "--interface", settings.rasa_host, "--port", str(settings.rasa_port)], env),
         ChildSpec("gateway", [py, "-m", "bot"], env),
     ]
     supervisor = Supervisor(specs, ready_url=f"http://127.0.0.1:{settings.port}/healthz")

@@ -41,6 +41,8 @@ class Settings:
     # Longest citizen message passed on to Rasa; longer ones get a polite reply instead.
     max_message_chars: int = 2000
     rasa_timeout_seconds: float = 30.0
+    # Rasa's HTTP API token (`rasa run --auth-token`); `motcua run` makes one when unset.
+    rasa_token: Optional[str] = field(default=None, repr=False)
     # How often followed dossiers are checked for changes (0: never, e.g. on extra replicas).
     dossier_watch_seconds: float = 60.0
 
@@ -70,6 +72,7 @@ class Settings:
             zalo_oa_access_token=_opt(env, "ZALO_OA_ACCESS_TOKEN"),
             zalo_oa_api_base_url=(_opt(env, "ZALO_OA_API_BASE_URL") or d.zalo_oa_api_base_url).rstrip("/"),
             admin_password=_opt(env, "MOTCUA_ADMIN_PASSWORD"),
+            rasa_token=_opt(env, "RASA_TOKEN"),
             dossier_watch_seconds=float(env.get("DOSSIER_WATCH_SECONDS", d.dossier_watch_seconds)),
         )
 
@@ -78,6 +81,21 @@ class Settings:
         from urllib.parse import urlsplit
 
         return urlsplit(self.rasa_url).port or 5005
+
+    @property
+    def rasa_host(self) -> str:
+        """The interface Rasa binds to: loopback unless RASA_URL names another address."""
+        from urllib.parse import urlsplit
+
+        host = urlsplit(self.rasa_url).hostname or "127.0.0.1"
+        return "127.0.0.1" if host == "localhost" else host
+
+    @property
+    def action_server_host(self) -> str:
+        from urllib.parse import urlsplit
+
+        host = urlsplit(self.action_server_url).hostname or "127.0.0.1"
+        return "127.0.0.1" if host == "localhost" else host
 
     @property
     def action_server_port(self) -> int:

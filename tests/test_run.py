@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 from conftest import free_port, wait_http
@@ -21,6 +22,17 @@ def _alive(pid: int) -> bool:
             return f.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+def _listening_addresses() -> dict[int, str]:
+    """port → IPv4 address of every listening TCP socket (from /proc/net/tcp)."""
+    out = {}
+    for line in open("/proc/net/tcp").read().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        if state == "0A":  # LISTEN
+            ip_hex, port_hex = local.split(":")
+            out[int(port_hex, 16)] = ".".join(str(int(ip_hex[i:i + 2], 16)) for i in (6, 4, 2, 0))
+    return out
 
 
 def test_run_serves_the_web_chat_and_stops_cleanly(trained_model, tmp_path):
@@ -55,6 +67,16 @@ def test_run_serves_the_web_chat_and_stops_cleanly(trained_model, tmp_path):
         for name in ("rasa", "actions", "gateway"):
             assert f"[{name.ljust(7)}]" in output  # each child's lines carry its name
         assert "ready after" in output
+
+        # Rasa and the action server listen on loopback only, and Rasa's API wants the token.
+        listening = _listening_addresses()
+        rasa_addr, action_addr = listening[rasa_port], listening[action_port]
+        assert rasa_addr == action_addr == "127.0.0.1"
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{rasa_port}/status", timeout=10)
+            raise AssertionError("Rasa's API answered without a token")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 401
 
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(60) == 0

@@ -12,7 +12,7 @@ from bot import health, messages
 from bot.state import CASES, DB, HTTP, RASA, SETTINGS
 from bot.watcher import watch
 from motcua.store.case_source import CaseSource, load_mapping
-from bot.handlers import webchat
+from bot.handlers import telegram, webchat
 from bot.rasa_client import RasaClient
 from motcua.settings import Settings
 from motcua.store import Database
@@ -24,6 +24,7 @@ ROUTES = [
     web.post("/webchat/messages", webchat.post_message),
     web.get("/webchat/updates", webchat.get_updates),
     web.get("/healthz", health.healthz),
+    web.post("/telegram/webhook", telegram.webhook),
     web.static("/static", webchat.STATIC_DIR),
 ]
 
@@ -64,5 +65,6 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
     app = web.Application(client_max_size=256 * 1024, middlewares=[no_stack_traces])
     app[SETTINGS] = settings or Settings.from_env()
     app.cleanup_ctx.append(_resources)
+    app.cleanup_ctx.append(telegram.telegram_ctx)
     app.add_routes(ROUTES)
     return app

@@ -1,5 +1,6 @@
 """Typed keys for what the gateway keeps on its aiohttp app."""
 import aiohttp
+from telegram import Bot
 from aiohttp import web
 
 from bot.rasa_client import RasaClient
@@ -12,3 +13,4 @@ DB = web.AppKey("db", Database)
 HTTP = web.AppKey("http", aiohttp.ClientSession)
 RASA = web.AppKey("rasa", RasaClient)
 CASES = web.AppKey("cases", CaseSource)
+TELEGRAM = web.AppKey("telegram", Bot)

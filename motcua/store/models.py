@@ -120,3 +120,28 @@ class ComplaintEvent(Base):
     action = Column(String(32), nullable=False)
     detail = Column(Text, nullable=False, default="")
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class InboxUpdate(Base):
+    """Every incoming channel update, stored before it is processed: a retried delivery finds
+    its row and is not answered twice; a row left unfinished is processed at the next start."""
+
+    __tablename__ = "inbox"
+    __table_args__ = (UniqueConstraint("channel", "update_id", name="uq_inbox_channel_update"),)
+
+    id = Column(Integer, primary_key=True)
+    channel = Column(String(16), nullable=False)
+    update_id = Column(String(64), nullable=False)
+    payload = Column(JSON, nullable=False)
+    status = Column(String(12), nullable=False, default="received")  # received, done, failed
+    received_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    processed_at = Column(DateTime(timezone=True), nullable=True)
+
+
+class ButtonPayload(Base):
+    """Button payloads too long for a channel's callback data (Telegram allows 64 bytes)."""
+
+    __tablename__ = "button_payloads"
+
+    key = Column(String(32), primary_key=True)
+    payload = Column(Text, nullable=False)

@@ -1,0 +1,208 @@
+"""The Telegram channel (python-telegram-bot 22): webhook with its secret checked, or long polling.
+
+Every update is stored in the inbox before it is processed (a retried delivery is answered once;
+one left unfinished by a crash is processed at the next start). Rasa's buttons become inline
+keyboards; a pressed button comes back as a callback query whose data is the payload."""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+from collections import defaultdict
+from typing import Any, Awaitable, Callable, Optional
+
+from aiohttp import web
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatAction
+from telegram.error import NetworkError, RetryAfter, TelegramError
+
+from bot.gateway import converse
+from bot.rasa_client import Reply
+from bot.state import DB, HTTP, SETTINGS, TELEGRAM
+from bot.telegram_request import AiohttpRequest
+from motcua.store.inbox import accept, finish, full_payload, short_payload, unfinished
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "telegram"
+MESSAGE_LIMIT = 4096
+SEND_ATTEMPTS = 5
+# Commands are the bot's menu; each stands for a message to Rasa.
+COMMANDS = {"/start": "/greet", "/help": "/ask_help", "/huy": "/restart"}
+NOT_TEXT = "Hiện tôi chỉ đọc được tin nhắn chữ. Anh/chị vui lòng nhập câu hỏi bằng chữ."
+
+TASKS = web.AppKey("telegram_tasks", set)
+LOCKS = web.AppKey("telegram_chat_locks", defaultdict)
+
+
+def make_bot(app: web.Application) -> Bot:
+    settings = app[SETTINGS]
+    return Bot(settings.telegram_bot_token, base_url=f"{settings.telegram_api_base_url}/bot",
+               request=AiohttpRequest(app[HTTP]))
+
+
+# --- receiving -------------------------------------------------------------------------------
+
+async def webhook(request: web.Request) -> web.Response:
+    app = request.app
+    secret = app[SETTINGS].telegram_webhook_secret or ""
+    given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+    if TELEGRAM not in app or not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+        raise web.HTTPForbidden()
+    try:
+        data = await request.json()
+        update_id = int(data["update_id"])
+    except (ValueError, KeyError, TypeError, json.JSONDecodeError):
+        raise web.HTTPBadRequest()
+    await receive(app, update_id, data)
+    return web.Response(text="ok")
+
+
+async def receive(app: web.Application, update_id: int, data: dict[str, Any]) -> None:
+    """Store, then process in the background: Telegram gets its 200 as soon as the update is safe."""
+    async with app[DB].session() as session, session.begin():
+        row_id = await accept(session, CHANNEL, str(update_id), data)
+    if row_id is None:
+        log.info("telegram update %s was delivered again; already handled", update_id)
+        return
+    _spawn(app, process(app, row_id, data))
+
+
+def _spawn(app: web.Application, coro: Awaitable) -> None:
+    task = asyncio.ensure_future(coro)
+    app[TASKS].add(task)
+    task.add_done_callback(app[TASKS].discard)
+
+
+async def process(app: web.Application, row_id: int, data: dict[str, Any]) -> None:
+    status = "done"
+    try:
+        await handle_update(app, Update.de_json(data, app[TELEGRAM]))
+    except Exception:
+        log.exception("telegram update %s failed", data.get("update_id"))
+        status = "failed"
+    async with app[DB].session() as session, session.begin():
+        await finish(session, row_id, status)
+
+
+async def handle_update(app: web.Application, update: Update) -> None:
+    bot: Bot = app[TELEGRAM]
+    if update.callback_query is not None:
+        query = update.callback_query
+        await with_retry(lambda: bot.answer_callback_query(query.id))
+        if query.message is None:
+            return
+        chat_id = query.message.chat.id
+        async with app[DB].session() as session:
+            text = await full_payload(session, query.data or "") or ""
+    elif update.message is not None:
+        message = update.message
+        chat_id = message.chat.id
+        if message.contact is not None:
+            text = message.contact.phone_number
+        elif message.text is not None:
+            text = COMMANDS.get(message.text.split("@")[0].strip(), message.text)
+        else:
+            await send(app, chat_id, Reply(NOT_TEXT))
+            return
+    else:
+        return  # edited messages, channel posts, …: nothing to answer
+    # One chat's messages are answered in the order they came.
+    async with app[LOCKS][chat_id]:
+        await with_retry(lambda: bot.send_chat_action(chat_id, ChatAction.TYPING))
+        for reply in await converse(app, CHANNEL, str(chat_id), text):
+            await send(app, chat_id, reply)
+
+
+# --- sending ---------------------------------------------------------------------------------
+
+def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Cut at line ends (or spaces) so each part fits one message."""
+    parts, rest = [], text
+    while len(rest) > limit:
+        cut = rest.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = rest.rfind(" ", 0, limit)
+        if cut <= 0:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    return parts + [rest] if rest or not parts else parts
+
+
+async def send(app: web.Application, chat_id: int, reply: Reply) -> None:
+    bot: Bot = app[TELEGRAM]
+    markup: Optional[InlineKeyboardMarkup] = None
+    if reply.buttons:
+        async with app[DB].session() as session, session.begin():
+            rows = [[InlineKeyboardButton(b["title"][:64], callback_data=await short_payload(session, b["payload"]))]
+                    for b in reply.buttons]
+        markup = InlineKeyboardMarkup(rows)
+    parts = split_text(reply.text or "")
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        await with_retry(lambda: bot.send_message(chat_id, part or "…", reply_markup=markup if last else None))
+
+
+async def with_retry(call: Callable[[], Awaitable[Any]], attempts: int = SEND_ATTEMPTS) -> Any:
+    """Telegram's 429 says how long to wait; network errors and 5xx get a short backoff."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await call()
+        except RetryAfter as exc:
+            wait = exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds") else exc.retry_after
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(float(wait))
+        except NetworkError:
+            if attempt == attempts:
+                raise
+            await asyncio.sleep(0.5 * attempt)
+
+
+# --- start and stop --------------------------------------------------------------------------
+
+async def poll(app: web.Application) -> None:
+    """Long polling, when no webhook URL is set."""
+    bot: Bot = app[TELEGRAM]
+    offset = 0
+    while True:
+        try:
+            updates = await bot.get_updates(offset=offset, timeout=25, allowed_updates=["message", "callback_query"])
+        except TelegramError as exc:
+            log.warning("telegram polling failed: %s", exc)
+            await asyncio.sleep(3)
+            continue
+        for update in updates:
+            offset = max(offset, update.update_id + 1)
+            await receive(app, update.update_id, update.to_dict())
+
+
+async def telegram_ctx(app: web.Application):
+    """cleanup_ctx: the bot, unfinished updates, webhook registration or polling."""
+    settings = app[SETTINGS]
+    if not settings.telegram_bot_token:
+        yield
+        return
+    app[TELEGRAM] = make_bot(app)
+    app[TASKS] = set()
+    app[LOCKS] = defaultdict(asyncio.Lock)
+    async with app[DB].session() as session:
+        left = await unfinished(session, CHANNEL)
+    for row in left:  # the previous process died between storing and answering these
+        _spawn(app, process(app, row.id, row.payload))
+    poller = None
+    try:
+        if settings.telegram_webhook_url:
+            await app[TELEGRAM].set_webhook(settings.telegram_webhook_url, secret_token=settings.telegram_webhook_secret,
+                                            allowed_updates=["message", "callback_query"])
+        else:
+            await app[TELEGRAM].delete_webhook()
+            poller = asyncio.ensure_future(poll(app))
+    except TelegramError as exc:
+        log.error("could not set up Telegram: %s", exc)
+    yield
+    if poller:
+        poller.cancel()
+    await asyncio.gather(*(app[TASKS] | ({poller} if poller else set())), return_exceptions=True)

@@ -1,0 +1,76 @@
+"""A local fake of the Telegram Bot API (the real JSON shapes), for channel tests."""
+from __future__ import annotations
+
+import itertools
+import time
+from collections import defaultdict
+
+from aiohttp import web
+
+
+class FakeTelegram:
+    def __init__(self, token: str) -> None:
+        self.token = token
+        self.calls: list[tuple[str, dict]] = []
+        self.rate_limit_next = 0  # how many coming sendMessage calls get a 429
+        self._ids = itertools.count(1000)
+        self.app = web.Application()
+        self.app.router.add_post("/bot{token}/{method}", self.handle)
+        self.app.router.add_get("/bot{token}/{method}", self.handle)
+
+    def sent(self, chat_id: int) -> list[dict]:
+        return [p for m, p in self.calls if m == "sendMessage" and int(p["chat_id"]) == chat_id]
+
+    def methods(self) -> list[str]:
+        return [m for m, _ in self.calls]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        method = request.match_info["method"]
+        if request.content_type == "application/json":
+            params = await request.json()
+        else:
+            params = dict(await request.post())
+        if method == "sendMessage" and self.rate_limit_next > 0:
+            self.rate_limit_next -= 1
+            self.calls.append(("sendMessage:429", params))
+            return web.json_response({"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
+                                      "parameters": {"retry_after": 1}}, status=429)
+        self.calls.append((method, params))
+        if method == "sendMessage":
+            message = {"message_id": next(self._ids), "date": int(time.time()),
+                       "chat": {"id": int(params["chat_id"]), "type": "private"}, "text": params["text"]}
+            return web.json_response({"ok": True, "result": message})
+        if method == "getMe":
+            return web.json_response({"ok": True, "result": {"id": 42, "is_bot": True, "first_name": "Một Cửa Bot",
+                                                             "username": "motcua_bot"}})
+        if method == "getUpdates":
+            return web.json_response({"ok": True, "result": []})
+        return web.json_response({"ok": True, "result": True})
+
+
+_update_ids = itertools.count(500_000)
+
+
+def text_update(chat_id: int, text: str, update_id: int | None = None) -> dict:
+    return {"update_id": update_id or next(_update_ids),
+            "message": {"message_id": next(_update_ids), "date": int(time.time()), "text": text,
+                        "chat": {"id": chat_id, "type": "private", "first_name": "An"},
+                        "from": {"id": chat_id, "is_bot": False, "first_name": "An"}}}
+
+
+def callback_update(chat_id: int, data: str) -> dict:
+    return {"update_id": next(_update_ids),
+            "callback_query": {"id": str(next(_update_ids)), "chat_instance": "ci", "data": data,
+                               "from": {"id": chat_id, "is_bot": False, "first_name": "An"},
+                               "message": {"message_id": 1, "date": int(time.time()), "text": "…",
+                                           "chat": {"id": chat_id, "type": "private"}}}}
+
+
+def sticker_update(chat_id: int) -> dict:
+    return {"update_id": next(_update_ids),
+            "message": {"message_id": next(_update_ids), "date": int(time.time()),
+                        "chat": {"id": chat_id, "type": "private"},
+                        "sticker": {"file_id": "f", "file_unique_id": "u", "width": 512, "height": 512,
+                                    "is_animated": False, "is_video": False, "type": "regular"}}}

@@ -1,0 +1,145 @@
+"""Telegram through the gateway, against a local fake Bot API and the session's real Rasa."""
+import asyncio
+import itertools
+import json
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import create_app
+from bot.handlers.telegram import TASKS, split_text
+from conftest import make_settings
+from fake_telegram import FakeTelegram, callback_update, sticker_update, text_update
+from motcua.store import Database
+from motcua.store.inbox import accept
+
+TOKEN = "123456:TEST-token"
+SECRET = "s3cret-webhook"
+_chats = itertools.count(7_000_001)
+
+
+@pytest.fixture
+async def fake_tg():
+    fake = FakeTelegram(TOKEN)
+    server = TestServer(fake.app)
+    await server.start_server()
+    fake.base_url = str(server.make_url("")).rstrip("/")
+    yield fake
+    await server.close()
+
+
+async def start_gateway(fake, rasa_servers, database_url=None):
+    app = create_app(make_settings(
+        database_url=database_url or rasa_servers["database_url"], rasa_url=rasa_servers["rasa_url"],
+        case_database_url=rasa_servers["case_database_url"], dossier_watch_seconds=0,
+        telegram_bot_token=TOKEN, telegram_webhook_secret=SECRET,
+        telegram_webhook_url="https://bot.example.invalid/telegram/webhook", telegram_api_base_url=fake.base_url))
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    return client
+
+
+@pytest.fixture
+async def tg(fake_tg, rasa_servers):
+    client = await start_gateway(fake_tg, rasa_servers)
+    yield client, fake_tg
+    await client.close()
+
+
+async def deliver(client, update, secret=SECRET):
+    resp = await client.post("/telegram/webhook", json=update,
+                             headers={"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {})
+    tasks = list(client.server.app[TASKS])
+    await asyncio.gather(*tasks)
+    return resp.status
+
+
+async def test_webhook_is_registered_with_its_secret_and_forgeries_get_403(tg):
+    client, fake = tg
+    (params,) = [p for m, p in fake.calls if m == "setWebhook"]
+    assert params["secret_token"] == SECRET and params["url"].endswith("/telegram/webhook")
+    chat = next(_chats)
+    assert await deliver(client, text_update(chat, "xin chào"), secret=None) == 403
+    assert await deliver(client, text_update(chat, "xin chào"), secret="wrong") == 403
+    assert fake.sent(chat) == []
+
+
+async def test_a_greeting_gets_an_inline_keyboard(tg):
+    client, fake = tg
+    chat = next(_chats)
+    assert await deliver(client, text_update(chat, "/start")) == 200
+    (msg,) = fake.sent(chat)
+    assert msg["text"].startswith("Xin chào anh/chị")
+    keyboard = json.loads(msg["reply_markup"])["inline_keyboard"] if isinstance(msg["reply_markup"], str) \
+        else msg["reply_markup"]["inline_keyboard"]
+    assert [row[0]["text"] for row in keyboard][0] == "Hỏi thủ tục hành chính"
+    assert "sendChatAction" in fake.methods()
+
+
+async def test_a_retried_update_is_answered_once(tg):
+    client, fake = tg
+    chat = next(_chats)
+    update = text_update(chat, "giờ làm việc")
+    assert await deliver(client, update) == 200
+    assert await deliver(client, update) == 200
+    assert len(fake.sent(chat)) == 1
+
+
+async def test_buttons_with_long_payloads_work_as_callbacks(tg):
+    client, fake = tg
+    chat = next(_chats)
+    await deliver(client, text_update(chat, "thủ tục chuyển mục đích sử dụng đất"))
+    (card,) = fake.sent(chat)
+    markup = card["reply_markup"]
+    keyboard = (json.loads(markup) if isinstance(markup, str) else markup)["inline_keyboard"]
+    documents = next(row[0] for row in keyboard if row[0]["text"] == "Giấy tờ cần có")
+    assert documents["callback_data"].startswith("p:") and len(documents["callback_data"].encode()) <= 64
+    await deliver(client, callback_update(chat, documents["callback_data"]))
+    assert "answerCallbackQuery" in fake.methods()
+    from motcua.catalogue import load_catalogue
+
+    name = load_catalogue().get("chuyen_muc_dich_dat").name
+    assert fake.sent(chat)[-1]["text"].startswith(f"Giấy tờ cần có – {name}")
+
+
+async def test_rate_limits_are_honoured(tg):
+    client, fake = tg
+    chat = next(_chats)
+    fake.rate_limit_next = 1
+    await deliver(client, text_update(chat, "cảm ơn"))
+    assert [m for m in fake.methods() if m.startswith("sendMessage")][-2:] == ["sendMessage:429", "sendMessage"]
+    assert len(fake.sent(chat)) == 1
+
+
+async def test_cancel_command_and_non_text(tg):
+    client, fake = tg
+    chat = next(_chats)
+    await deliver(client, text_update(chat, "tra cứu hồ sơ"))
+    await deliver(client, text_update(chat, "/huy"))
+    assert fake.sent(chat)[-1]["text"].startswith("Đã hủy thao tác")
+    await deliver(client, sticker_update(chat))
+    assert fake.sent(chat)[-1]["text"].startswith("Hiện tôi chỉ đọc được tin nhắn chữ")
+
+
+async def test_an_update_stored_before_a_crash_is_answered_at_the_next_start(fake_tg, rasa_servers, tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    db = Database(url)
+    await db.migrate()
+    chat = next(_chats)
+    update = text_update(chat, "xin chào")
+    async with db.session() as s, s.begin():
+        assert await accept(s, "telegram", str(update["update_id"]), update)
+    await db.dispose()
+    client = await start_gateway(fake_tg, rasa_servers, database_url=url)
+    try:
+        await asyncio.gather(*list(client.server.app[TASKS]))
+        assert fake_tg.sent(chat)[0]["text"].startswith("Xin chào anh/chị")
+    finally:
+        await client.close()
+
+
+def test_long_replies_are_split_under_the_limit():
+    text = "\n".join(f"Dòng {i}: " + "chữ " * 40 for i in range(100))
+    parts = split_text(text)
+    assert len(parts) > 1 and all(len(p) <= 4096 for p in parts)
+    assert "".join("".join(parts).split()) == "".join(text.split())  # nothing lost but line-end spaces

@@ -7,7 +7,8 @@ import logging
 
 from aiohttp import web
 
-from bot.state import CASES, DB, SETTINGS
+from bot.rasa_client import Reply
+from bot.state import CASES, DB, SETTINGS, TELEGRAM
 from motcua.dossier_text import render_change
 from motcua.store.conversations import record_message
 from motcua.store.subscriptions import active_subscriptions, changed, claim_change
@@ -32,13 +33,25 @@ async def check_once(app: web.Application) -> int:
             if dossier is None or not changed(sub, dossier.status, dossier.due_at):
                 continue
             channel, _, chat_id = sub.sender_id.partition(":")
+            text = render_change(dossier)
             async with db.session() as session, session.begin():
                 if not await claim_change(session, sub, dossier.status, dossier.due_at):
                     continue  # another gateway replica is telling them
-                # Stored as a pushed message: the web chat collects it on its next poll; other
-                # channels deliver pushed messages through their own outbox.
-                await record_message(session, channel, chat_id, "out", render_change(dossier), UNSUBSCRIBE, push=True)
+                # Stored as a pushed message: the web chat collects it on its next poll.
+                await record_message(session, channel, chat_id, "out", text, UNSUBSCRIBE, push=True)
+            await push(app, channel, chat_id, Reply(text, UNSUBSCRIBE))
             sent += 1
+
+
+async def push(app: web.Application, channel: str, chat_id: str, reply: Reply) -> None:
+    """Deliver a message the bot sends on its own, on channels that can receive one."""
+    if channel == "telegram" and TELEGRAM in app:
+        from bot.handlers import telegram
+
+        try:
+            await telegram.send(app, int(chat_id), reply)
+        except Exception:  # stored already; one chat's failure must not stop the others
+            log.exception("could not push a notification to a telegram chat")
 
 
 async def watch(app: web.Application) -> None:

@@ -143,3 +143,25 @@ def test_long_replies_are_split_under_the_limit():
     parts = split_text(text)
     assert len(parts) > 1 and all(len(p) <= 4096 for p in parts)
     assert "".join("".join(parts).split()) == "".join(text.split())  # nothing lost but line-end spaces
+
+
+async def test_a_followed_dossier_change_is_pushed_to_the_telegram_chat(tg, rasa_servers, tmp_path):
+    from bot.watcher import check_once
+    from motcua.cases_import import import_csv
+
+    client, fake = tg
+    chat = next(_chats)
+    code = "000.00.24.H08-261101-0007"
+    csv = tmp_path / "d.csv"
+    header = "code,procedure_id,applicant_name,phone,received_at,due_at,status,agency,note\n"
+    csv.write_text(header + f"{code},khai_tu,Lý Văn Giang,0905007777,2026-11-01,2099-12-31,processing,UBND xã,\n",
+                   encoding="utf-8")
+    await import_csv(csv, rasa_servers["case_database_url"])
+    for text in ("tra cứu hồ sơ", code, "7777", "/subscribe_dossier"):
+        await deliver(client, text_update(chat, text))
+    assert fake.sent(chat)[-1]["text"].startswith("Đã đăng ký")
+    csv.write_text(header + f"{code},khai_tu,Lý Văn Giang,0905007777,2026-11-01,2099-12-31,done,UBND xã,\n",
+                   encoding="utf-8")
+    await import_csv(csv, rasa_servers["case_database_url"])
+    assert await check_once(client.server.app) == 1
+    assert fake.sent(chat)[-1]["text"].startswith("Hồ sơ của anh/chị vừa có cập nhật")

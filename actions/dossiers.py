@@ -112,8 +112,8 @@ class ActionDossierStatus(Action):
             await self._audit(sender, code, "unavailable")
             return reset
 
-        expected = (dossier.phone[-4:] if dossier and len(dossier.phone) >= 4 else "0000-none")
-        if dossier is not None and hmac.compare_digest(expected.encode(), digits.encode()):
+        # Constant-time comparison; a dossier without a phone can never be verified.
+        if dossier is not None and len(dossier.phone) >= 4 and hmac.compare_digest(dossier.phone[-4:], digits):
             await self._audit(sender, code, "verified")
             dispatcher.utter_message(text=render_dossier(dossier), buttons=[SUBSCRIBE_BUTTON])
             return reset

@@ -5,6 +5,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional
+from urllib.parse import urlsplit
 
 from motcua import PROJECT_ROOT
 
@@ -78,27 +79,22 @@ class Settings:
 
     @property
     def rasa_port(self) -> int:
-        from urllib.parse import urlsplit
-
         return urlsplit(self.rasa_url).port or 5005
 
     @property
     def rasa_host(self) -> str:
         """The interface Rasa binds to: loopback unless RASA_URL names another address."""
-        from urllib.parse import urlsplit
-
-        host = urlsplit(self.rasa_url).hostname or "127.0.0.1"
-        return "127.0.0.1" if host == "localhost" else host
+        return _bind_host(self.rasa_url)
 
     @property
     def action_server_host(self) -> str:
-        from urllib.parse import urlsplit
-
-        host = urlsplit(self.action_server_url).hostname or "127.0.0.1"
-        return "127.0.0.1" if host == "localhost" else host
+        return _bind_host(self.action_server_url)
 
     @property
     def action_server_port(self) -> int:
-        from urllib.parse import urlsplit
-
         return urlsplit(self.action_server_url).port or 5055
+
+
+def _bind_host(url: str) -> str:
+    host = urlsplit(url).hostname or "127.0.0.1"
+    return "127.0.0.1" if host == "localhost" else host

@@ -8,7 +8,7 @@ from typing import Optional
 import aiohttp
 from aiohttp import web
 
-from bot import health, messages
+from bot import health, inbox, messages
 from bot.state import CASES, DB, HTTP, RASA, SETTINGS
 from bot.watcher import watch
 from motcua.store.case_source import CaseSource, load_mapping
@@ -64,6 +64,7 @@ async def _resources(app: web.Application):
 def create_app(settings: Optional[Settings] = None) -> web.Application:
     app = web.Application(client_max_size=256 * 1024, middlewares=[no_stack_traces])
     app[SETTINGS] = settings or Settings.from_env()
+    inbox.setup(app)
     app.cleanup_ctx.append(_resources)
     app.cleanup_ctx.append(telegram.telegram_ctx)
     app.add_routes(ROUTES)

@@ -7,7 +7,8 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app
-from bot.handlers.telegram import TASKS, split_text
+from bot.handlers.telegram import split_text
+from bot.inbox import TASKS
 from conftest import make_settings
 from fake_telegram import FakeTelegram, callback_update, sticker_update, text_update
 from motcua.store import Database

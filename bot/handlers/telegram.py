@@ -9,7 +9,6 @@ import asyncio
 import hmac
 import json
 import logging
-from collections import defaultdict
 from typing import Any, Awaitable, Callable, Optional
 
 from aiohttp import web
@@ -17,11 +16,12 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatAction
 from telegram.error import NetworkError, RetryAfter, TelegramError
 
+from bot import inbox
 from bot.gateway import converse
 from bot.rasa_client import Reply
 from bot.state import DB, HTTP, SETTINGS, TELEGRAM
 from bot.telegram_request import AiohttpRequest
-from motcua.store.inbox import accept, finish, full_payload, short_payload, unfinished
+from motcua.store.inbox import full_payload, short_payload
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +31,6 @@ SEND_ATTEMPTS = 5
 # Commands are the bot's menu; each stands for a message to Rasa.
 COMMANDS = {"/start": "/greet", "/help": "/ask_help", "/huy": "/restart"}
 NOT_TEXT = "Hiện tôi chỉ đọc được tin nhắn chữ. Anh/chị vui lòng nhập câu hỏi bằng chữ."
-
-TASKS = web.AppKey("telegram_tasks", set)
-LOCKS = web.AppKey("telegram_chat_locks", defaultdict)
 
 
 def make_bot(app: web.Application) -> Bot:
@@ -61,29 +58,11 @@ async def webhook(request: web.Request) -> web.Response:
 
 async def receive(app: web.Application, update_id: int, data: dict[str, Any]) -> None:
     """Store, then process in the background: Telegram gets its 200 as soon as the update is safe."""
-    async with app[DB].session() as session, session.begin():
-        row_id = await accept(session, CHANNEL, str(update_id), data)
-    if row_id is None:
-        log.info("telegram update %s was delivered again; already handled", update_id)
-        return
-    _spawn(app, process(app, row_id, data))
+    await inbox.receive(app, CHANNEL, str(update_id), data, handle_data)
 
 
-def _spawn(app: web.Application, coro: Awaitable) -> None:
-    task = asyncio.ensure_future(coro)
-    app[TASKS].add(task)
-    task.add_done_callback(app[TASKS].discard)
-
-
-async def process(app: web.Application, row_id: int, data: dict[str, Any]) -> None:
-    status = "done"
-    try:
-        await handle_update(app, Update.de_json(data, app[TELEGRAM]))
-    except Exception:
-        log.exception("telegram update %s failed", data.get("update_id"))
-        status = "failed"
-    async with app[DB].session() as session, session.begin():
-        await finish(session, row_id, status)
+async def handle_data(app: web.Application, data: dict[str, Any]) -> None:
+    await handle_update(app, Update.de_json(data, app[TELEGRAM]))
 
 
 async def handle_update(app: web.Application, update: Update) -> None:
@@ -109,7 +88,7 @@ async def handle_update(app: web.Application, update: Update) -> None:
     else:
         return  # edited messages, channel posts, …: nothing to answer
     # One chat's messages are answered in the order they came.
-    async with app[LOCKS][chat_id]:
+    async with inbox.chat_lock(app, CHANNEL, chat_id):
         await with_retry(lambda: bot.send_chat_action(chat_id, ChatAction.TYPING))
         for reply in await converse(app, CHANNEL, str(chat_id), text):
             await send(app, chat_id, reply)
@@ -186,12 +165,7 @@ async def telegram_ctx(app: web.Application):
         yield
         return
     app[TELEGRAM] = make_bot(app)
-    app[TASKS] = set()
-    app[LOCKS] = defaultdict(asyncio.Lock)
-    async with app[DB].session() as session:
-        left = await unfinished(session, CHANNEL)
-    for row in left:  # the previous process died between storing and answering these
-        _spawn(app, process(app, row.id, row.payload))
+    await inbox.recover(app, CHANNEL, handle_data)
     poller = None
     try:
         if settings.telegram_webhook_url:
@@ -205,4 +179,5 @@ async def telegram_ctx(app: web.Application):
     yield
     if poller:
         poller.cancel()
-    await asyncio.gather(*(app[TASKS] | ({poller} if poller else set())), return_exceptions=True)
+        await asyncio.gather(poller, return_exceptions=True)
+    await inbox.drain(app)

@@ -12,7 +12,7 @@ from bot import health, inbox, messages
 from bot.state import CASES, DB, HTTP, RASA, SETTINGS
 from bot.watcher import watch
 from motcua.store.case_source import CaseSource, load_mapping
-from bot.handlers import telegram, webchat
+from bot.handlers import telegram, webchat, zalo
 from bot.rasa_client import RasaClient
 from motcua.settings import Settings
 from motcua.store import Database
@@ -25,6 +25,7 @@ ROUTES = [
     web.get("/webchat/updates", webchat.get_updates),
     web.get("/healthz", health.healthz),
     web.post("/telegram/webhook", telegram.webhook),
+    web.post("/zalo/webhook", zalo.webhook),
     web.static("/static", webchat.STATIC_DIR),
 ]
 
@@ -67,5 +68,6 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
     inbox.setup(app)
     app.cleanup_ctx.append(_resources)
     app.cleanup_ctx.append(telegram.telegram_ctx)
+    app.cleanup_ctx.append(zalo.zalo_ctx)
     app.add_routes(ROUTES)
     return app

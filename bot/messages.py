@@ -13,3 +13,17 @@ NOT_UNDERSTOOD = (
     "Xin lỗi, tôi chưa hiểu ý anh/chị. Anh/chị vui lòng nói rõ hơn, ví dụ: "
     "\"đăng ký khai sinh cần giấy tờ gì\"."
 )
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Cut at line ends (or spaces) so each part fits one message."""
+    parts, rest = [], text
+    while len(rest) > limit:
+        cut = rest.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = rest.rfind(" ", 0, limit)
+        if cut <= 0:
+            cut = limit
+        parts.append(rest[:cut].rstrip())
+        rest = rest[cut:].lstrip()
+    return parts + [rest] if rest or not parts else parts

@@ -45,13 +45,15 @@ async def check_once(app: web.Application) -> int:
 
 async def push(app: web.Application, channel: str, chat_id: str, reply: Reply) -> None:
     """Deliver a message the bot sends on its own, on channels that can receive one."""
-    if channel == "telegram" and TELEGRAM in app:
-        from bot.handlers import telegram
+    from bot.handlers import telegram, zalo
 
-        try:
+    try:
+        if channel == "telegram" and TELEGRAM in app:
             await telegram.send(app, int(chat_id), reply)
-        except Exception:  # stored already; one chat's failure must not stop the others
-            log.exception("could not push a notification to a telegram chat")
+        elif channel == "zalo" and zalo.BOT in app:
+            await zalo.send(app, chat_id, reply)
+    except Exception:  # stored already; one chat's failure must not stop the others
+        log.exception("could not push a notification to a %s chat", channel)
 
 
 async def watch(app: web.Application) -> None:

@@ -7,7 +7,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app
-from bot.handlers.telegram import split_text
+from bot.messages import split_text
 from bot.inbox import TASKS
 from conftest import make_settings
 from fake_telegram import FakeTelegram, callback_update, sticker_update, text_update
@@ -141,7 +141,7 @@ async def test_an_update_stored_before_a_crash_is_answered_at_the_next_start(fak
 
 def test_long_replies_are_split_under_the_limit():
     text = "\n".join(f"Dòng {i}: " + "chữ " * 40 for i in range(100))
-    parts = split_text(text)
+    parts = split_text(text, 4096)
     assert len(parts) > 1 and all(len(p) <= 4096 for p in parts)
     assert "".join("".join(parts).split()) == "".join(text.split())  # nothing lost but line-end spaces
 

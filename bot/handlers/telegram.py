@@ -17,6 +17,7 @@ from telegram.constants import ChatAction
 from telegram.error import NetworkError, RetryAfter, TelegramError
 
 from bot import inbox
+from bot.messages import split_text
 from bot.gateway import converse
 from bot.rasa_client import Reply
 from bot.state import DB, HTTP, SETTINGS, TELEGRAM
@@ -96,20 +97,6 @@ async def handle_update(app: web.Application, update: Update) -> None:
 
 # --- sending ---------------------------------------------------------------------------------
 
-def split_text(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
-    """Cut at line ends (or spaces) so each part fits one message."""
-    parts, rest = [], text
-    while len(rest) > limit:
-        cut = rest.rfind("\n", 0, limit)
-        if cut <= 0:
-            cut = rest.rfind(" ", 0, limit)
-        if cut <= 0:
-            cut = limit
-        parts.append(rest[:cut].rstrip())
-        rest = rest[cut:].lstrip()
-    return parts + [rest] if rest or not parts else parts
-
-
 async def send(app: web.Application, chat_id: int, reply: Reply) -> None:
     bot: Bot = app[TELEGRAM]
     markup: Optional[InlineKeyboardMarkup] = None
@@ -118,7 +105,7 @@ async def send(app: web.Application, chat_id: int, reply: Reply) -> None:
             rows = [[InlineKeyboardButton(b["title"][:64], callback_data=await short_payload(session, b["payload"]))]
                     for b in reply.buttons]
         markup = InlineKeyboardMarkup(rows)
-    parts = split_text(reply.text or "")
+    parts = split_text(reply.text or "", MESSAGE_LIMIT)
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
         await with_retry(lambda: bot.send_message(chat_id, part or "…", reply_markup=markup if last else None))

@@ -1,0 +1,177 @@
+"""The Zalo Bot Platform channel (Telegram-like API: {base}/bot{token}/{method}).
+
+Webhook deliveries carry {"ok": true, "result": {"event_name": ..., "message": {...}}} and the
+secret in X-Bot-Api-Secret-Token; without ZALO_WEBHOOK_URL the bot long-polls getUpdates.
+Zalo has no buttons: choices are sent as a numbered list and a number is taken as the choice.
+Deliveries are deduplicated on event name + message id through the shared inbox."""
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import re
+from typing import Any, Optional
+
+import aiohttp
+from aiohttp import web
+
+from bot import inbox
+from bot.gateway import converse
+from bot.messages import split_text
+from bot.rasa_client import Reply
+from bot.state import DB, HTTP, SETTINGS
+from motcua.store.conversations import recent_messages
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "zalo"
+MESSAGE_LIMIT = 2000
+SEND_ATTEMPTS = 5
+NOT_TEXT = "Hiện tôi chỉ đọc được tin nhắn chữ. Anh/chị vui lòng nhập câu hỏi bằng chữ."
+CHOICES_HEADER = "Anh/chị trả lời bằng số:"
+
+
+class ZaloError(Exception):
+    def __init__(self, description: str, code: Optional[int] = None) -> None:
+        super().__init__(description)
+        self.code = code
+
+
+class ZaloBot:
+    """A small client of the Bot Platform API on the gateway's shared aiohttp session."""
+
+    def __init__(self, http: aiohttp.ClientSession, base_url: str, token: str) -> None:
+        self.http, self.base = http, f"{base_url}/bot{token}"
+
+    async def call(self, method: str, http_timeout: float = 40, **params: Any) -> Any:
+        """`ok: false` can come with HTTP 200: the body decides, not the status."""
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                async with self.http.post(f"{self.base}/{method}", json=params,
+                                          timeout=aiohttp.ClientTimeout(total=http_timeout)) as resp:
+                    body = await resp.json(content_type=None)
+                    status = resp.status
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+                if attempt == SEND_ATTEMPTS:
+                    raise ZaloError(f"{method}: {exc!r}") from exc
+                await asyncio.sleep(0.5 * attempt)
+                continue
+            if isinstance(body, dict) and body.get("ok"):
+                return body.get("result")
+            code = (body or {}).get("error_code") if isinstance(body, dict) else None
+            description = (body or {}).get("description", "") if isinstance(body, dict) else str(body)
+            if (code == 429 or status == 429 or status >= 500) and attempt < SEND_ATTEMPTS:
+                await asyncio.sleep(float(((body or {}).get("parameters") or {}).get("retry_after", attempt)))
+                continue
+            raise ZaloError(f"{method}: {description or status}", code)
+
+
+BOT = web.AppKey("zalo_bot", ZaloBot)
+
+
+# --- receiving -------------------------------------------------------------------------------
+
+async def webhook(request: web.Request) -> web.Response:
+    app = request.app
+    secret = app[SETTINGS].zalo_webhook_secret or ""
+    given = request.headers.get("X-Bot-Api-Secret-Token", "")
+    if BOT not in app or not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+        raise web.HTTPForbidden()
+    try:
+        body = await request.json()
+    except (ValueError, json.JSONDecodeError):
+        raise web.HTTPBadRequest()
+    event = body.get("result", body) if isinstance(body, dict) else None
+    if not isinstance(event, dict) or not event.get("event_name"):
+        raise web.HTTPBadRequest()
+    await receive(app, event)
+    return web.json_response({"ok": True})
+
+
+async def receive(app: web.Application, event: dict[str, Any]) -> None:
+    message = event.get("message") or {}
+    key = f"{event.get('event_name')}:{message.get('message_id', '')}"
+    await inbox.receive(app, CHANNEL, key[:64], event, handle_event)
+
+
+async def handle_event(app: web.Application, event: dict[str, Any]) -> None:
+    message = event.get("message") or {}
+    chat_id = str((message.get("chat") or {}).get("id") or (message.get("from") or {}).get("id") or "")
+    if not chat_id:
+        return
+    bot = app[BOT]
+    if event.get("event_name") != "message.text.received" or not isinstance(message.get("text"), str):
+        await send(app, chat_id, Reply(NOT_TEXT))
+        return
+    async with inbox.chat_lock(app, CHANNEL, chat_id):
+        text = await choice_payload(app, chat_id, message["text"]) or message["text"]
+        try:
+            await bot.call("sendChatAction", chat_id=chat_id, action="typing")
+        except ZaloError:
+            pass  # only a courtesy
+        for reply in await converse(app, CHANNEL, chat_id, text):
+            await send(app, chat_id, reply)
+
+
+async def choice_payload(app: web.Application, chat_id: str, text: str) -> Optional[str]:
+    """A bare number answers the numbered list of the bot's last message, if it had one."""
+    match = re.fullmatch(r"\s*(\d{1,2})\s*[.)]?\s*", text)
+    if not match:
+        return None
+    async with app[DB].session() as session:
+        last = [m for m in await recent_messages(session, CHANNEL, chat_id, limit=5) if m.direction == "out"]
+    buttons = (last[-1].buttons or []) if last else []
+    n = int(match.group(1))
+    return buttons[n - 1]["payload"] if 1 <= n <= len(buttons) else None
+
+
+# --- sending ---------------------------------------------------------------------------------
+
+def render(reply: Reply) -> str:
+    text = reply.text or ""
+    if reply.buttons:
+        choices = "\n".join(f"{i}. {b['title']}" for i, b in enumerate(reply.buttons, 1))
+        text = f"{text}\n\n{CHOICES_HEADER}\n{choices}".strip()
+    return text
+
+
+async def send(app: web.Application, chat_id: str, reply: Reply) -> None:
+    for part in split_text(render(reply), MESSAGE_LIMIT):
+        await app[BOT].call("sendMessage", chat_id=chat_id, text=part or "…")
+
+
+# --- start and stop --------------------------------------------------------------------------
+
+async def poll(app: web.Application) -> None:
+    while True:
+        try:
+            result = await app[BOT].call("getUpdates", http_timeout=45, timeout=30)
+        except ZaloError as exc:
+            log.warning("zalo polling failed: %s", exc)
+            await asyncio.sleep(3)
+            continue
+        for event in result if isinstance(result, list) else [result] if result else []:
+            await receive(app, event)
+
+
+async def zalo_ctx(app: web.Application):
+    settings = app[SETTINGS]
+    if not settings.zalo_bot_token:
+        yield
+        return
+    app[BOT] = ZaloBot(app[HTTP], settings.zalo_api_base_url, settings.zalo_bot_token)
+    await inbox.recover(app, CHANNEL, handle_event)
+    poller = None
+    try:
+        if settings.zalo_webhook_url:
+            await app[BOT].call("setWebhook", url=settings.zalo_webhook_url, secret_token=settings.zalo_webhook_secret)
+        else:
+            poller = asyncio.ensure_future(poll(app))
+    except ZaloError as exc:
+        log.error("could not set up Zalo: %s", exc)
+    yield
+    if poller:
+        poller.cancel()
+        await asyncio.gather(poller, return_exceptions=True)
+    await inbox.drain(app)

@@ -32,3 +32,13 @@ async def test_odd_input_gets_a_vietnamese_answer(gateway, text):
     replies = await say(gateway, text)
     assert replies and replies[0]["text"]
     assert "Traceback" not in replies[0]["text"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("cho tôi gặp cán bộ", "đường dây nóng"),
+    ("tôi muốn đánh giá chất lượng phục vụ", "góp ý về chất lượng phục vụ"),
+    ("ok", "cần hỗ trợ gì thêm"),
+])
+async def test_every_intent_gets_an_answer(gateway, text, expected):
+    replies = await say(gateway, text)
+    assert expected in replies[0]["text"]

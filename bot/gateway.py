@@ -2,7 +2,9 @@
 and the replies are stored and returned to the channel to deliver."""
 from __future__ import annotations
 
+import contextvars
 import logging
+from typing import Optional
 
 from aiohttp import web
 
@@ -14,6 +16,19 @@ from nlu.text import clean, normalize
 
 log = logging.getLogger(__name__)
 
+# Set by the channel inbox while it processes a stored update (see bot/inbox.py).
+CURRENT_INBOX_ID: contextvars.ContextVar[Optional[int]] = contextvars.ContextVar("inbox_id", default=None)
+
+
+class Deferred(Exception):
+    """Rasa is down and the update is safe in the inbox: it will be processed again later.
+    `notify` is true the first time, when the citizen should be asked to wait."""
+
+    def __init__(self, notify: bool) -> None:
+        super().__init__("deferred until Rasa answers")
+        self.notify = notify
+        self.reply = Reply(messages.BUSY_WAIT)
+
 
 async def converse(app: web.Application, channel: str, chat_id: str, raw_text: str) -> list[Reply]:
     settings = app[SETTINGS]
@@ -22,9 +37,10 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
         return [Reply(messages.EMPTY_MESSAGE)]
 
     db = app[DB]
+    inbox_id = CURRENT_INBOX_ID.get()
     try:
         async with db.session() as session, session.begin():
-            await record_message(session, channel, chat_id, "in", text)
+            first_try = await record_message(session, channel, chat_id, "in", text, inbox_id=inbox_id) is not None
     except Exception:
         # Not stored means not acknowledged: the citizen is asked to send it again.
         log.exception("could not store an incoming %s message", channel)
@@ -39,6 +55,8 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
             replies = await app[RASA].send(f"{channel}:{chat_id}", text) or [Reply(messages.NOT_UNDERSTOOD)]
         except RasaUnavailable as exc:
             log.warning("Rasa unavailable for a %s message: %s", channel, exc)
+            if inbox_id is not None:
+                raise Deferred(notify=first_try) from exc
             replies = [Reply(messages.BUSY)]
 
     try:

@@ -10,12 +10,16 @@ from typing import Any, Awaitable, Callable
 
 from aiohttp import web
 
+from bot.gateway import CURRENT_INBOX_ID, Deferred
 from bot.state import DB
 from motcua.store.inbox import accept, finish, unfinished
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Application, dict[str, Any]], Awaitable[None]]
+# While Rasa is down a deferred update is tried again this often, for at most this long.
+RETRY_SECONDS = 10.0
+RETRY_ATTEMPTS = 180
 TASKS = web.AppKey("channel_tasks", set)
 LOCKS = web.AppKey("chat_locks", defaultdict)
 
@@ -48,15 +52,31 @@ async def receive(app: web.Application, channel: str, update_id: str, data: dict
     return True
 
 
-async def process(app: web.Application, channel: str, row_id: int, data: dict[str, Any], handler: Handler) -> None:
+async def process(app: web.Application, channel: str, row_id: int, data: dict[str, Any], handler: Handler,
+                  attempt: int = 1) -> None:
     status = "done"
+    token = CURRENT_INBOX_ID.set(row_id)
     try:
         await handler(app, data)
+    except Deferred:
+        if attempt < RETRY_ATTEMPTS:
+            # Still "received" in the inbox: also picked up at the next start if we stop now.
+            spawn(app, _later(RETRY_SECONDS, process(app, channel, row_id, data, handler, attempt + 1)))
+            return
+        log.error("%s update %s: Rasa did not come back in time", channel, row_id)
+        status = "failed"
     except Exception:
         log.exception("%s update %s failed", channel, row_id)
         status = "failed"
+    finally:
+        CURRENT_INBOX_ID.reset(token)
     async with app[DB].session() as session, session.begin():
         await finish(session, row_id, status)
+
+
+async def _later(seconds: float, coro: Awaitable) -> None:
+    await asyncio.sleep(seconds)
+    await coro
 
 
 async def recover(app: web.Application, channel: str, handler: Handler) -> None:

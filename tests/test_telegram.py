@@ -166,3 +166,39 @@ async def test_a_followed_dossier_change_is_pushed_to_the_telegram_chat(tg, rasa
     await import_csv(csv, rasa_servers["case_database_url"])
     assert await check_once(client.server.app) == 1
     assert fake.sent(chat)[-1]["text"].startswith("Hồ sơ của anh/chị vừa có cập nhật")
+
+
+async def test_while_rasa_is_down_the_citizen_waits_and_is_answered_when_it_is_back(fake_tg, rasa_servers,
+                                                                                      monkeypatch, tmp_path):
+    from sqlalchemy import func, select
+
+    from bot import inbox, messages
+    from bot.state import RASA
+    from conftest import free_port
+    from motcua.store.models import Message
+
+    monkeypatch.setattr(inbox, "RETRY_SECONDS", 0.3)
+    url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    client = await start_gateway(fake_tg, {**rasa_servers, "rasa_url": f"http://127.0.0.1:{free_port()}"},
+                                 database_url=url)
+    try:
+        chat = next(_chats)
+        await deliver(client, text_update(chat, "xin chào"))
+        assert [m["text"] for m in fake_tg.sent(chat)] == [messages.BUSY_WAIT]
+        await asyncio.sleep(0.7)  # a retry or two while Rasa is still down: no second wait message
+        assert len(fake_tg.sent(chat)) == 1
+        client.server.app[RASA].base_url = rasa_servers["rasa_url"]  # Rasa is back
+        app = client.server.app
+        for _ in range(100):
+            if not app[TASKS]:
+                break
+            await asyncio.gather(*list(app[TASKS]))
+        texts = [m["text"] for m in fake_tg.sent(chat)]
+        assert len(texts) == 2 and texts[1].startswith("Xin chào anh/chị")
+        db = Database(url)
+        async with db.session() as s:
+            inbound = await s.scalar(select(func.count()).select_from(Message).where(Message.direction == "in"))
+        await db.dispose()
+        assert inbound == 1  # retries did not store the message again
+    finally:
+        await client.close()

@@ -18,7 +18,7 @@ from telegram.error import NetworkError, RetryAfter, TelegramError
 
 from bot import inbox
 from bot.messages import split_text
-from bot.gateway import converse
+from bot.gateway import Deferred, converse
 from bot.rasa_client import Reply
 from bot.state import DB, HTTP, SETTINGS, TELEGRAM
 from bot.telegram_request import AiohttpRequest
@@ -91,7 +91,13 @@ async def handle_update(app: web.Application, update: Update) -> None:
     # One chat's messages are answered in the order they came.
     async with inbox.chat_lock(app, CHANNEL, chat_id):
         await with_retry(lambda: bot.send_chat_action(chat_id, ChatAction.TYPING))
-        for reply in await converse(app, CHANNEL, str(chat_id), text):
+        try:
+            replies = await converse(app, CHANNEL, str(chat_id), text)
+        except Deferred as wait:
+            if wait.notify:
+                await send(app, chat_id, wait.reply)
+            raise
+        for reply in replies:
             await send(app, chat_id, reply)
 
 

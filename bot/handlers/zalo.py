@@ -17,7 +17,7 @@ import aiohttp
 from aiohttp import web
 
 from bot import inbox
-from bot.gateway import converse
+from bot.gateway import Deferred, converse
 from bot.messages import split_text
 from bot.rasa_client import Reply
 from bot.state import DB, HTTP, SETTINGS
@@ -110,7 +110,13 @@ async def handle_event(app: web.Application, event: dict[str, Any]) -> None:
             await bot.call("sendChatAction", chat_id=chat_id, action="typing")
         except ZaloError:
             pass  # only a courtesy
-        for reply in await converse(app, CHANNEL, chat_id, text):
+        try:
+            replies = await converse(app, CHANNEL, chat_id, text)
+        except Deferred as wait:
+            if wait.notify:
+                await send(app, chat_id, wait.reply)
+            raise
+        for reply in replies:
             await send(app, chat_id, reply)
 
 

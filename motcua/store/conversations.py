@@ -36,11 +36,15 @@ async def record_message(
     text: str,
     buttons: Optional[Sequence[dict]] = None,
     push: bool = False,
-) -> Message:
+    inbox_id: Optional[int] = None,
+) -> Optional[Message]:
+    """Store a message; with an inbox id, a second call for the same update stores nothing."""
     conversation = await conversation_for(session, channel, chat_id)
+    if inbox_id is not None and await session.scalar(select(Message.id).where(Message.inbox_id == inbox_id)):
+        return None
     message = Message(
         conversation_id=conversation.id, direction=direction, text=text, buttons=list(buttons) if buttons else None,
-        push=push,
+        push=push, inbox_id=inbox_id,
     )
     session.add(message)
     await session.execute(

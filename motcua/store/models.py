@@ -45,6 +45,8 @@ class Message(Base):
     buttons = Column(JSON, nullable=True)
     # True for messages the bot sends on its own (notifications), which the channel must push.
     push = Column(Boolean, nullable=False, default=False)
+    # The inbox update this incoming message came from: storing it again on a retry is a no-op.
+    inbox_id = Column(Integer, nullable=True, unique=True)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     conversation = relationship("Conversation", back_populates="messages")

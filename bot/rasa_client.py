@@ -17,6 +17,8 @@ class Reply:
     text: str = ""
     buttons: list[dict[str, str]] = field(default_factory=list)
     image: Optional[str] = None
+    # Channel hints from the domain's `custom` responses, e.g. {"request_contact": true}.
+    custom: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"text": self.text}
@@ -39,8 +41,12 @@ def parse_replies(payload: Any) -> list[Reply]:
             if isinstance(b, dict)
         ]
         text = item.get("text") or ""
+        custom = item.get("custom") if isinstance(item.get("custom"), dict) else {}
         if text or buttons or item.get("image"):
-            replies.append(Reply(text=str(text), buttons=buttons, image=item.get("image")))
+            replies.append(Reply(text=str(text), buttons=buttons, image=item.get("image"), custom=custom))
+        elif custom and replies:
+            # Rasa sends a response's `custom` part as its own item, right after its text.
+            replies[-1].custom.update(custom)
     return replies
 
 

@@ -202,3 +202,19 @@ async def test_while_rasa_is_down_the_citizen_waits_and_is_answered_when_it_is_b
         assert inbound == 1  # retries did not store the message again
     finally:
         await client.close()
+
+
+async def test_the_phone_can_be_shared_with_telegrams_contact_button(tg):
+    client, fake = tg
+    chat = next(_chats)
+    await deliver(client, text_update(chat, "tra cứu hồ sơ"))
+    await deliver(client, text_update(chat, "000.00.24.H08-261101-0001"))
+    ask = fake.sent(chat)[-1]
+    assert "4 số cuối" in ask["text"]
+    keyboard = json.loads(ask["reply_markup"]) if isinstance(ask["reply_markup"], str) else ask["reply_markup"]
+    assert keyboard["keyboard"][0][0]["request_contact"] is True
+    update = text_update(chat, "")
+    del update["message"]["text"]
+    update["message"]["contact"] = {"phone_number": "+84905001111", "first_name": "An", "user_id": chat}
+    await deliver(client, update)
+    assert fake.sent(chat)[-1]["text"].startswith("Hồ sơ 000.00.24.H08-261101-0001")

@@ -9,10 +9,11 @@ import asyncio
 import hmac
 import json
 import logging
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable
 
 from aiohttp import web
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import (Bot, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup,
+                      ReplyKeyboardRemove, Update)
 from telegram.constants import ChatAction
 from telegram.error import NetworkError, RetryAfter, TelegramError
 
@@ -81,6 +82,8 @@ async def handle_update(app: web.Application, update: Update) -> None:
         chat_id = message.chat.id
         if message.contact is not None:
             text = message.contact.phone_number
+            await with_retry(lambda: bot.send_message(chat_id, "Đã nhận số điện thoại.",
+                                                      reply_markup=ReplyKeyboardRemove()))
         elif message.text is not None:
             text = COMMANDS.get(message.text.split("@")[0].strip(), message.text)
         else:
@@ -105,8 +108,12 @@ async def handle_update(app: web.Application, update: Update) -> None:
 
 async def send(app: web.Application, chat_id: int, reply: Reply) -> None:
     bot: Bot = app[TELEGRAM]
-    markup: Optional[InlineKeyboardMarkup] = None
-    if reply.buttons:
+    markup: Any = None
+    if reply.custom.get("request_contact"):
+        # Telegram's own button that sends the citizen's phone number, so it need not be typed.
+        markup = ReplyKeyboardMarkup([[KeyboardButton("Chia sẻ số điện thoại", request_contact=True)]],
+                                     one_time_keyboard=True, resize_keyboard=True)
+    elif reply.buttons:
         async with app[DB].session() as session, session.begin():
             rows = [[InlineKeyboardButton(b["title"][:64], callback_data=await short_payload(session, b["payload"]))]
                     for b in reply.buttons]

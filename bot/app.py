@@ -12,7 +12,7 @@ from bot import health, inbox, messages
 from bot.state import CASES, DB, HTTP, RASA, SETTINGS
 from bot.watcher import watch
 from motcua.store.case_source import CaseSource, load_mapping
-from bot.handlers import telegram, webchat, zalo
+from bot.handlers import telegram, webchat, zalo, zalo_oa
 from bot.rasa_client import RasaClient
 from motcua.settings import Settings
 from motcua.store import Database
@@ -26,6 +26,7 @@ ROUTES = [
     web.get("/healthz", health.healthz),
     web.post("/telegram/webhook", telegram.webhook),
     web.post("/zalo/webhook", zalo.webhook),
+    web.post("/zalo-oa/webhook", zalo_oa.webhook),
     web.static("/static", webchat.STATIC_DIR),
 ]
 
@@ -69,5 +70,6 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
     app.cleanup_ctx.append(_resources)
     app.cleanup_ctx.append(telegram.telegram_ctx)
     app.cleanup_ctx.append(zalo.zalo_ctx)
+    app.cleanup_ctx.append(zalo_oa.zalo_oa_ctx)
     app.add_routes(ROUTES)
     return app

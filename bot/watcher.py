@@ -34,24 +34,39 @@ async def check_once(app: web.Application) -> int:
                 continue
             channel, _, chat_id = sub.sender_id.partition(":")
             text = render_change(dossier)
+            allowed = await may_push(app, channel, chat_id)
             async with db.session() as session, session.begin():
                 if not await claim_change(session, sub, dossier.status, dossier.due_at):
                     continue  # another gateway replica is telling them
                 # Stored as a pushed message: the web chat collects it on its next poll.
-                await record_message(session, channel, chat_id, "out", text, UNSUBSCRIBE, push=True)
-            await push(app, channel, chat_id, Reply(text, UNSUBSCRIBE))
-            sent += 1
+                message = await record_message(session, channel, chat_id, "out", text, UNSUBSCRIBE, push=True)
+                if not allowed:
+                    message.delivery = "outside_window"
+            if allowed:
+                await push(app, channel, chat_id, Reply(text, UNSUBSCRIBE))
+                sent += 1
+
+
+async def may_push(app: web.Application, channel: str, chat_id: str) -> bool:
+    """A Zalo OA may message a citizen only within its reply window after their last message."""
+    if channel == "zalo_oa":
+        from bot.handlers import zalo_oa
+
+        return await zalo_oa.in_reply_window(app, chat_id)
+    return True
 
 
 async def push(app: web.Application, channel: str, chat_id: str, reply: Reply) -> None:
     """Deliver a message the bot sends on its own, on channels that can receive one."""
-    from bot.handlers import telegram, zalo
+    from bot.handlers import telegram, zalo, zalo_oa
 
     try:
         if channel == "telegram" and TELEGRAM in app:
             await telegram.send(app, int(chat_id), reply)
         elif channel == "zalo" and zalo.BOT in app:
             await zalo.send(app, chat_id, reply)
+        elif channel == "zalo_oa" and zalo_oa.OA in app:
+            await zalo_oa.send(app, chat_id, reply)
     except Exception:  # stored already; one chat's failure must not stop the others
         log.exception("could not push a notification to a %s chat", channel)
 

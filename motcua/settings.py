@@ -38,6 +38,12 @@ class Settings:
     zalo_oa_secret_key: Optional[str] = None
     zalo_oa_access_token: Optional[str] = None
     zalo_oa_api_base_url: str = "https://openapi.zalo.me"
+    # Refreshing the OA access token (OAuth v4) needs the app's secret and a refresh token.
+    zalo_oa_app_secret: Optional[str] = field(default=None, repr=False)
+    zalo_oa_refresh_token: Optional[str] = field(default=None, repr=False)
+    zalo_oa_oauth_base_url: str = "https://oauth.zaloapp.com"
+    # Customer-service messages are allowed this long after the citizen's last message.
+    zalo_oa_reply_window_hours: float = 168.0
     admin_password: Optional[str] = field(default=None, repr=False)
     # Longest citizen message passed on to Rasa; longer ones get a polite reply instead.
     max_message_chars: int = 2000
@@ -72,6 +78,10 @@ class Settings:
             zalo_oa_secret_key=_opt(env, "ZALO_OA_SECRET_KEY"),
             zalo_oa_access_token=_opt(env, "ZALO_OA_ACCESS_TOKEN"),
             zalo_oa_api_base_url=(_opt(env, "ZALO_OA_API_BASE_URL") or d.zalo_oa_api_base_url).rstrip("/"),
+            zalo_oa_app_secret=_opt(env, "ZALO_OA_APP_SECRET"),
+            zalo_oa_refresh_token=_opt(env, "ZALO_OA_REFRESH_TOKEN"),
+            zalo_oa_oauth_base_url=(_opt(env, "ZALO_OA_OAUTH_BASE_URL") or d.zalo_oa_oauth_base_url).rstrip("/"),
+            zalo_oa_reply_window_hours=float(env.get("ZALO_OA_REPLY_WINDOW_HOURS", d.zalo_oa_reply_window_hours)),
             admin_password=_opt(env, "MOTCUA_ADMIN_PASSWORD"),
             rasa_token=_opt(env, "RASA_TOKEN"),
             dossier_watch_seconds=float(env.get("DOSSIER_WATCH_SECONDS", d.dossier_watch_seconds)),

@@ -120,13 +120,13 @@ async def handle_event(app: web.Application, event: dict[str, Any]) -> None:
             await send(app, chat_id, reply)
 
 
-async def choice_payload(app: web.Application, chat_id: str, text: str) -> Optional[str]:
+async def choice_payload(app: web.Application, chat_id: str, text: str, channel: str = CHANNEL) -> Optional[str]:
     """A bare number answers the numbered list of the bot's last message, if it had one."""
     match = re.fullmatch(r"\s*(\d{1,2})\s*[.)]?\s*", text)
     if not match:
         return None
     async with app[DB].session() as session:
-        last = [m for m in await recent_messages(session, CHANNEL, chat_id, limit=5) if m.direction == "out"]
+        last = [m for m in await recent_messages(session, channel, chat_id, limit=5) if m.direction == "out"]
     buttons = (last[-1].buttons or []) if last else []
     n = int(match.group(1))
     return buttons[n - 1]["payload"] if 1 <= n <= len(buttons) else None

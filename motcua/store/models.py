@@ -47,6 +47,8 @@ class Message(Base):
     push = Column(Boolean, nullable=False, default=False)
     # The inbox update this incoming message came from: storing it again on a retry is a no-op.
     inbox_id = Column(Integer, nullable=True, unique=True)
+    # For pushed messages on channels that may refuse them: "outside_window", "failed".
+    delivery = Column(String(16), nullable=True)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
     conversation = relationship("Conversation", back_populates="messages")
@@ -147,3 +149,15 @@ class ButtonPayload(Base):
 
     key = Column(String(32), primary_key=True)
     payload = Column(Text, nullable=False)
+
+
+class OaToken(Base):
+    """The Zalo OA access token and the refresh token Zalo gave last (each refresh replaces both)."""
+
+    __tablename__ = "oa_tokens"
+
+    app_id = Column(String(64), primary_key=True)
+    access_token = Column(Text, nullable=False)
+    refresh_token = Column(Text, nullable=True)
+    expires_at = Column(DateTime(timezone=True), nullable=True)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)

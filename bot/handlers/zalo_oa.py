@@ -1,0 +1,174 @@
+"""A district's Zalo Official Account (OA API v3).
+
+Webhook events (`user_send_text`, …) are verified by X-ZEvent-Signature =
+"mac=" + sha256(app id + raw body + timestamp + OA secret key), deduplicated on the message id
+through the shared inbox, and answered with customer-service messages
+(POST {base}/v3.0/oa/message/cs, token in the `access_token` header). An expired access token is
+refreshed with the refresh token (OAuth v4), and the new pair is kept in the store, since Zalo
+invalidates a refresh token once used. Messages the bot sends on its own outside the reply window
+are not sent and are recorded as such."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import logging
+from datetime import datetime, timedelta, timezone
+from typing import Any, Optional
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import func, select
+
+from bot import inbox
+from bot.gateway import Deferred, converse
+from bot.handlers.zalo import NOT_TEXT, choice_payload, render
+from bot.messages import split_text
+from bot.rasa_client import Reply
+from bot.state import DB, HTTP, SETTINGS
+from motcua.store.cases import as_utc
+from motcua.store.models import Conversation, Message, OaToken
+from motcua.store.sql import upsert
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "zalo_oa"
+MESSAGE_LIMIT = 2000
+# OA API errors that mean "the access token is no longer valid".
+TOKEN_ERRORS = {-216, -124, -118}
+
+
+class OaError(Exception):
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+
+
+class OaClient:
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+        self.settings = app[SETTINGS]
+        self.http: aiohttp.ClientSession = app[HTTP]
+        self._lock = asyncio.Lock()
+
+    async def token(self) -> str:
+        async with self.app[DB].session() as session:
+            row = await session.get(OaToken, self.settings.zalo_oa_app_id or "")
+        return row.access_token if row else (self.settings.zalo_oa_access_token or "")
+
+    async def refresh(self, stale: str) -> str:
+        """One refresh at a time; a caller that waited finds the new token already there."""
+        async with self._lock:
+            current = await self.token()
+            if current != stale:
+                return current
+            async with self.app[DB].session() as session:
+                row = await session.get(OaToken, self.settings.zalo_oa_app_id or "")
+            refresh_token = (row.refresh_token if row else None) or self.settings.zalo_oa_refresh_token
+            if not refresh_token or not self.settings.zalo_oa_app_secret:
+                raise OaError(-216, "access token expired and no refresh token or app secret is configured")
+            async with self.http.post(f"{self.settings.zalo_oa_oauth_base_url}/v4/oa/access_token",
+                                      headers={"secret_key": self.settings.zalo_oa_app_secret},
+                                      data={"refresh_token": refresh_token, "app_id": self.settings.zalo_oa_app_id,
+                                            "grant_type": "refresh_token"}) as resp:
+                body = await resp.json(content_type=None)
+            if not body.get("access_token"):
+                raise OaError(int(body.get("error") or -1), str(body.get("error_description") or body))
+            expires = datetime.now(timezone.utc) + timedelta(seconds=int(body.get("expires_in") or 0))
+            async with self.app[DB].session() as session, session.begin():
+                await upsert(session, OaToken.__table__, [{
+                    "app_id": self.settings.zalo_oa_app_id or "", "access_token": body["access_token"],
+                    "refresh_token": body.get("refresh_token") or refresh_token, "expires_at": expires,
+                    "updated_at": datetime.now(timezone.utc)}], key=["app_id"])
+            log.info("Zalo OA access token refreshed")
+            return body["access_token"]
+
+    async def send_text(self, user_id: str, text: str) -> None:
+        token = await self.token()
+        for attempt in (1, 2):
+            async with self.http.post(f"{self.settings.zalo_oa_api_base_url}/v3.0/oa/message/cs",
+                                      headers={"access_token": token},
+                                      json={"recipient": {"user_id": user_id}, "message": {"text": text}}) as resp:
+                body = await resp.json(content_type=None)
+            code = int(body.get("error") or 0)
+            if code == 0:
+                return
+            if code in TOKEN_ERRORS and attempt == 1:
+                token = await self.refresh(token)
+                continue
+            raise OaError(code, str(body.get("message")))
+
+
+OA = web.AppKey("zalo_oa", OaClient)
+
+
+def signature(app_id: str, raw_body: str, timestamp: str, secret: str) -> str:
+    return "mac=" + hashlib.sha256(f"{app_id}{raw_body}{timestamp}{secret}".encode()).hexdigest()
+
+
+async def webhook(request: web.Request) -> web.Response:
+    app = request.app
+    settings = app[SETTINGS]
+    raw = await request.text()
+    try:
+        event = json.loads(raw)
+        timestamp = str(event.get("timestamp", ""))
+    except (ValueError, AttributeError):
+        event, timestamp = None, ""
+    given = request.headers.get("X-ZEvent-Signature", "")
+    if OA not in app or not settings.zalo_oa_secret_key or not isinstance(event, dict):
+        raise web.HTTPForbidden()
+    expected = signature(settings.zalo_oa_app_id or "", raw, timestamp, settings.zalo_oa_secret_key)
+    if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise web.HTTPForbidden()
+    message = event.get("message") or {}
+    key = f"{event.get('event_name')}:{message.get('msg_id') or timestamp}"
+    await inbox.receive(app, CHANNEL, key[:64], event, handle_event)
+    return web.json_response({"error": 0})
+
+
+async def handle_event(app: web.Application, event: dict[str, Any]) -> None:
+    user_id = str((event.get("sender") or {}).get("id") or "")
+    if not user_id or not str(event.get("event_name", "")).startswith("user_send_"):
+        return  # follows, reactions, the OA's own messages…: nothing to answer
+    text = (event.get("message") or {}).get("text")
+    if event.get("event_name") != "user_send_text" or not isinstance(text, str):
+        await send(app, user_id, Reply(NOT_TEXT))
+        return
+    async with inbox.chat_lock(app, CHANNEL, user_id):
+        text = await choice_payload(app, user_id, text, channel=CHANNEL) or text
+        try:
+            replies = await converse(app, CHANNEL, user_id, text)
+        except Deferred as wait:
+            if wait.notify:
+                await send(app, user_id, wait.reply)
+            raise
+        for reply in replies:
+            await send(app, user_id, reply)
+
+
+async def send(app: web.Application, user_id: str, reply: Reply) -> None:
+    for part in split_text(render(reply), MESSAGE_LIMIT):
+        await app[OA].send_text(user_id, part or "…")
+
+
+async def in_reply_window(app: web.Application, user_id: str, now: Optional[datetime] = None) -> bool:
+    """Whether the citizen wrote recently enough for the OA to message them."""
+    async with app[DB].session() as session:
+        last = await session.scalar(
+            select(func.max(Message.created_at)).join(Conversation)
+            .where(Conversation.channel == CHANNEL, Conversation.chat_id == user_id, Message.direction == "in"))
+    window = timedelta(hours=app[SETTINGS].zalo_oa_reply_window_hours)
+    return last is not None and as_utc(last) >= (now or datetime.now(timezone.utc)) - window
+
+
+async def zalo_oa_ctx(app: web.Application):
+    settings = app[SETTINGS]
+    if not (settings.zalo_oa_app_id and (settings.zalo_oa_access_token or settings.zalo_oa_refresh_token)):
+        yield
+        return
+    app[OA] = OaClient(app)
+    await inbox.recover(app, CHANNEL, handle_event)
+    yield
+    await inbox.drain(app)

@@ -3,8 +3,9 @@ and the replies are stored and returned to the channel to deliver."""
 from __future__ import annotations
 
 import contextvars
+import hmac
 import logging
-from typing import Optional
+from typing import Awaitable, Callable, Optional
 
 from aiohttp import web
 
@@ -66,3 +67,25 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
     except Exception:
         log.exception("could not store the replies of a %s message", channel)
     return replies
+
+
+async def answer(app: web.Application, channel: str, chat_id: str, text: str,
+                 send: Callable[[Reply], Awaitable[None]]) -> None:
+    """converse() for channels with an inbox: replies are sent with `send`; when Rasa is down the
+    citizen is asked once to wait, and Deferred tells the inbox to try the update again."""
+    try:
+        replies = await converse(app, channel, chat_id, text)
+    except Deferred as wait:
+        if wait.notify:
+            await send(wait.reply)
+        raise
+    for reply in replies:
+        await send(reply)
+
+
+def require_secret(request: web.Request, header: str, expected: Optional[str]) -> None:
+    """403 unless the webhook header carries the configured secret (constant-time comparison);
+    with no secret configured, every delivery is refused."""
+    given = request.headers.get(header, "")
+    if not expected or not hmac.compare_digest(given.encode(), expected.encode()):
+        raise web.HTTPForbidden()

@@ -6,7 +6,6 @@ keyboards; a pressed button comes back as a callback query whose data is the pay
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 from typing import Any, Awaitable, Callable
@@ -19,7 +18,7 @@ from telegram.error import NetworkError, RetryAfter, TelegramError
 
 from bot import inbox
 from bot.messages import split_text
-from bot.gateway import Deferred, converse
+from bot.gateway import answer, require_secret
 from bot.rasa_client import Reply
 from bot.state import DB, HTTP, SETTINGS, TELEGRAM
 from bot.telegram_request import AiohttpRequest
@@ -45,9 +44,8 @@ def make_bot(app: web.Application) -> Bot:
 
 async def webhook(request: web.Request) -> web.Response:
     app = request.app
-    secret = app[SETTINGS].telegram_webhook_secret or ""
-    given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-    if TELEGRAM not in app or not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+    require_secret(request, "X-Telegram-Bot-Api-Secret-Token", app[SETTINGS].telegram_webhook_secret)
+    if TELEGRAM not in app:
         raise web.HTTPForbidden()
     try:
         data = await request.json()
@@ -94,14 +92,7 @@ async def handle_update(app: web.Application, update: Update) -> None:
     # One chat's messages are answered in the order they came.
     async with inbox.chat_lock(app, CHANNEL, chat_id):
         await with_retry(lambda: bot.send_chat_action(chat_id, ChatAction.TYPING))
-        try:
-            replies = await converse(app, CHANNEL, str(chat_id), text)
-        except Deferred as wait:
-            if wait.notify:
-                await send(app, chat_id, wait.reply)
-            raise
-        for reply in replies:
-            await send(app, chat_id, reply)
+        await answer(app, CHANNEL, str(chat_id), text, lambda reply: send(app, chat_id, reply))
 
 
 # --- sending ---------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ Deliveries are deduplicated on event name + message id through the shared inbox.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
 import re
@@ -17,7 +16,7 @@ import aiohttp
 from aiohttp import web
 
 from bot import inbox
-from bot.gateway import Deferred, converse
+from bot.gateway import answer, require_secret
 from bot.messages import split_text
 from bot.rasa_client import Reply
 from bot.state import DB, HTTP, SETTINGS
@@ -74,9 +73,8 @@ BOT = web.AppKey("zalo_bot", ZaloBot)
 
 async def webhook(request: web.Request) -> web.Response:
     app = request.app
-    secret = app[SETTINGS].zalo_webhook_secret or ""
-    given = request.headers.get("X-Bot-Api-Secret-Token", "")
-    if BOT not in app or not secret or not hmac.compare_digest(given.encode(), secret.encode()):
+    require_secret(request, "X-Bot-Api-Secret-Token", app[SETTINGS].zalo_webhook_secret)
+    if BOT not in app:
         raise web.HTTPForbidden()
     try:
         body = await request.json()
@@ -110,14 +108,7 @@ async def handle_event(app: web.Application, event: dict[str, Any]) -> None:
             await bot.call("sendChatAction", chat_id=chat_id, action="typing")
         except ZaloError:
             pass  # only a courtesy
-        try:
-            replies = await converse(app, CHANNEL, chat_id, text)
-        except Deferred as wait:
-            if wait.notify:
-                await send(app, chat_id, wait.reply)
-            raise
-        for reply in replies:
-            await send(app, chat_id, reply)
+        await answer(app, CHANNEL, chat_id, text, lambda reply: send(app, chat_id, reply))
 
 
 async def choice_payload(app: web.Application, chat_id: str, text: str, channel: str = CHANNEL) -> Optional[str]:

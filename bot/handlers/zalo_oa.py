@@ -22,7 +22,7 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from bot import inbox
-from bot.gateway import Deferred, converse
+from bot.gateway import answer
 from bot.handlers.zalo import NOT_TEXT, choice_payload, render
 from bot.messages import split_text
 from bot.rasa_client import Reply
@@ -138,14 +138,7 @@ async def handle_event(app: web.Application, event: dict[str, Any]) -> None:
         return
     async with inbox.chat_lock(app, CHANNEL, user_id):
         text = await choice_payload(app, user_id, text, channel=CHANNEL) or text
-        try:
-            replies = await converse(app, CHANNEL, user_id, text)
-        except Deferred as wait:
-            if wait.notify:
-                await send(app, user_id, wait.reply)
-            raise
-        for reply in replies:
-            await send(app, user_id, reply)
+        await answer(app, CHANNEL, user_id, text, lambda reply: send(app, user_id, reply))
 
 
 async def send(app: web.Application, user_id: str, reply: Reply) -> None:

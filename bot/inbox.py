@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Optional
 
 from aiohttp import web
 
@@ -87,5 +87,9 @@ async def recover(app: web.Application, channel: str, handler: Handler) -> None:
         spawn(app, process(app, channel, row.id, row.payload, handler))
 
 
-async def drain(app: web.Application) -> None:
+async def drain(app: web.Application, poller: Optional[asyncio.Future] = None) -> None:
+    """At shutdown: stop a channel's long polling, then let updates in progress finish."""
+    if poller is not None:
+        poller.cancel()
+        await asyncio.gather(poller, return_exceptions=True)
     await asyncio.gather(*list(app[TASKS]), return_exceptions=True)

@@ -168,7 +168,4 @@ async def telegram_ctx(app: web.Application):
     except TelegramError as exc:
         log.error("could not set up Telegram: %s", exc)
     yield
-    if poller:
-        poller.cancel()
-        await asyncio.gather(poller, return_exceptions=True)
-    await inbox.drain(app)
+    await inbox.drain(app, poller)

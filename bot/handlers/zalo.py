@@ -168,7 +168,4 @@ async def zalo_ctx(app: web.Application):
     except ZaloError as exc:
         log.error("could not set up Zalo: %s", exc)
     yield
-    if poller:
-        poller.cancel()
-        await asyncio.gather(poller, return_exceptions=True)
-    await inbox.drain(app)
+    await inbox.drain(app, poller)

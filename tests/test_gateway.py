@@ -76,3 +76,16 @@ async def test_the_chat_page_is_served_in_vietnamese(offline_gateway):
 async def test_emoji_only_messages_are_asked_for_words(offline_gateway, text):
     resp = await offline_gateway.post("/webchat/messages", json={"sender": "c1", "message": text})
     assert await resp.json() == [{"text": messages.NO_WORDS}]
+
+
+def test_phone_and_cccd_numbers_are_masked_in_logs():
+    import logging
+
+    from motcua.logs import PersonalDataFilter, mask_personal_data
+
+    assert mask_personal_data("gọi 0905 123 456 hoặc +84 935111222, CCCD 052190001234") == \
+        "gọi ********56 hoặc *********22, CCCD **********34"
+    assert mask_personal_data("mã 000.00.24.H08-241105-0012, năm 2026") == "mã 000.00.24.H08-241105-0012, năm 2026"
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, "sdt %s", ("0905123456",), None)
+    PersonalDataFilter().filter(record)
+    assert record.getMessage() == "sdt ********56"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Optional
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
@@ -80,10 +79,3 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
-
-
-def safe_url(url: str) -> str:
-    """The URL without its password, for logs and health output."""
-    return make_url(url).render_as_string(hide_password=True)
-
-

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from motcua.store.models import Conversation, Message, utcnow
@@ -77,8 +77,6 @@ async def pushed_messages(session: AsyncSession, channel: str, chat_id: str, aft
 
 
 async def last_pushed_id(session: AsyncSession, channel: str, chat_id: str) -> int:
-    from sqlalchemy import func
-
     return await session.scalar(
         select(func.coalesce(func.max(Message.id), 0)).join(Conversation)
         .where(Conversation.channel == channel, Conversation.chat_id == chat_id, Message.push)) or 0

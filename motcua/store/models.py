@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import declarative_base, relationship
 
 Base = declarative_base()
@@ -111,6 +111,15 @@ class Complaint(Base):
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     resolved_at = Column(DateTime(timezone=True), nullable=True)
+    # A shared location (Telegram/Zalo) and a photo's file reference on its channel.
+    latitude = Column(Float, nullable=True)
+    longitude = Column(Float, nullable=True)
+    photo = Column(Text, nullable=True)
+    assigned_to = Column(Integer, ForeignKey("officials.id", ondelete="SET NULL"), nullable=True)
+    # Escalation: the warning before the deadline and the escalation after it happen once each.
+    due_soon_at = Column(DateTime(timezone=True), nullable=True)
+    escalated_at = Column(DateTime(timezone=True), nullable=True)
+    escalated_to = Column(String(64), nullable=True)
 
 
 class ComplaintEvent(Base):
@@ -161,3 +170,58 @@ class OaToken(Base):
     refresh_token = Column(Text, nullable=True)
     expires_at = Column(DateTime(timezone=True), nullable=True)
     updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class Official(Base):
+    """A person who signs in to the dashboard: an agency's official, a supervisor or an admin."""
+
+    __tablename__ = "officials"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), nullable=False, unique=True)
+    full_name = Column(String(200), nullable=False, default="")
+    # scrypt$<salt hex>$<hash hex>
+    password_hash = Column(String(255), nullable=False)
+    role = Column(String(16), nullable=False, default="official")  # official, supervisor, admin
+    agency = Column(String(64), nullable=True)  # officials see their agency's complaints
+    telegram_user_id = Column(String(32), nullable=True, unique=True)
+    active = Column(Boolean, nullable=False, default=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie holds a random token, the table only its SHA-256."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash = Column(String(64), primary_key=True)
+    official_id = Column(Integer, ForeignKey("officials.id", ondelete="CASCADE"), nullable=False, index=True)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    expires_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class Rating(Base):
+    """A citizen's satisfaction: Rất hài lòng / Hài lòng / Không hài lòng (+ reason)."""
+
+    __tablename__ = "ratings"
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(200), nullable=False, index=True)
+    subject = Column(String(16), nullable=False)  # complaint, dossier, procedure, service
+    subject_ref = Column(String(64), nullable=False, default="")  # ticket, dossier code, procedure id
+    agency = Column(String(64), nullable=True)
+    level = Column(String(20), nullable=False)  # very_satisfied, satisfied, unsatisfied
+    reason = Column(Text, nullable=False, default="")
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class FormalGuidance(Base):
+    """The bot explained the formal route for a khiếu nại or tố cáo (they are not feedback tickets)."""
+
+    __tablename__ = "formal_guidance"
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(200), nullable=False, index=True)
+    kind = Column(String(16), nullable=False)  # khieu_nai, to_cao
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)

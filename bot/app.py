@@ -3,19 +3,26 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Optional
 
 import aiohttp
+import aiohttp_jinja2
+import jinja2
 from aiohttp import web
 
-from bot import health, inbox, messages
+from bot import auth, dashboard, escalation, health, inbox, messages, open311
+from bot.handlers import telegram, webchat, zalo, zalo_oa
+from bot.rasa_client import RasaClient
 from bot.state import CASES, DB, HTTP, RASA, SETTINGS
 from bot.watcher import watch
 from motcua.store.case_source import CaseSource, load_mapping
-from bot.handlers import telegram, webchat, zalo, zalo_oa
-from bot.rasa_client import RasaClient
+from motcua.catalogue import load_catalogue
 from motcua.settings import Settings
 from motcua.store import Database
+from motcua.store.cases import as_utc
+from motcua.store.officials import ensure_admin
+from motcua.workdays import VIETNAM
 
 log = logging.getLogger(__name__)
 
@@ -27,8 +34,23 @@ ROUTES = [
     web.post("/telegram/webhook", telegram.webhook),
     web.post("/zalo/webhook", zalo.webhook),
     web.post("/zalo-oa/webhook", zalo_oa.webhook),
+    web.get("/open311/v2/services.json", open311.services),
+    web.get("/open311/v2/requests.json", open311.list_requests),
+    web.post("/open311/v2/requests.json", open311.create_request),
+    web.get("/open311/v2/requests/{id}.json", open311.get_request),
     web.static("/static", webchat.STATIC_DIR),
+    # Officials' dashboard
+    web.get("/officials/login", auth.login_page),
+    web.post("/officials/login", auth.login),
+    web.post("/officials/logout", auth.logout),
+    web.get("/officials/", dashboard.complaint_list),
+    web.get("/officials/complaints/{ticket}", dashboard.complaint_detail),
+    web.post("/officials/complaints/{ticket}/{action}", dashboard.complaint_action),
+    web.get("/officials/reports", dashboard.reports),
+    web.get("/officials/accounts", dashboard.accounts),
+    web.post("/officials/accounts", dashboard.create_account),
 ]
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 
 @web.middleware
@@ -48,25 +70,45 @@ async def _resources(app: web.Application):
     db = Database(settings.database_url)
     await db.migrate()
     app[DB] = db
+    if settings.admin_password:
+        async with db.session() as session, session.begin():
+            if await ensure_admin(session, settings.admin_password):
+                log.info("created the first admin account (user 'admin')")
     app[CASES] = CaseSource(settings.case_database_url, load_mapping(settings.case_database_mapping))
     # One client session for every Rasa call: connection reuse is most of a turn's speed.
     connector = aiohttp.TCPConnector(limit=200, keepalive_timeout=60)
     async with aiohttp.ClientSession(connector=connector) as http:
         app[HTTP] = http
         app[RASA] = RasaClient(settings.rasa_url, http, settings.rasa_timeout_seconds, settings.rasa_token)
-        watcher = asyncio.create_task(watch(app)) if settings.dossier_watch_seconds > 0 else None
+        background = []
+        if settings.dossier_watch_seconds > 0:
+            background.append(asyncio.create_task(watch(app)))
+        if settings.escalation_check_seconds > 0:
+            background.append(asyncio.create_task(escalation.run(app)))
         yield
-        if watcher:
-            watcher.cancel()
-            await asyncio.gather(watcher, return_exceptions=True)
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
     await app[CASES].dispose()
     await db.dispose()
+
+
+def vn_date(value) -> str:
+    return as_utc(value).astimezone(VIETNAM).strftime("%d/%m/%Y") if value else ""
+
+
+def vn_datetime(value) -> str:
+    return as_utc(value).astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y") if value else ""
 
 
 def create_app(settings: Optional[Settings] = None) -> web.Application:
     app = web.Application(client_max_size=256 * 1024, middlewares=[no_stack_traces])
     app[SETTINGS] = settings or Settings.from_env()
     inbox.setup(app)
+    auth.setup(app)
+    env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True)
+    env.filters.update(vn_date=vn_date, vn_datetime=vn_datetime)
+    env.globals["locality"] = load_catalogue().locality
     app.cleanup_ctx.append(_resources)
     app.cleanup_ctx.append(telegram.telegram_ctx)
     app.cleanup_ctx.append(zalo.zalo_ctx)

@@ -29,3 +29,14 @@ def split_text(text: str, limit: int) -> list[str]:
         parts.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     return parts + [rest] if rest or not parts else parts
+
+
+# What a citizen is told when officials act on their feedback ticket.
+COMPLAINT_ASSIGNED = "Phản ánh {ticket} của anh/chị đã được {agency} phân công cán bộ xử lý."
+COMPLAINT_REPLY = "Phản hồi của {agency} về phản ánh {ticket}:\n{text}"
+COMPLAINT_RESOLVED = ("Phản ánh {ticket} của anh/chị đã được {agency} xử lý xong.\nKết quả: {note}\n"
+                      "Anh/chị có hài lòng với kết quả xử lý không?")
+COMPLAINT_REOPENED = "Phản ánh {ticket} được mở lại để tiếp tục xử lý. Lý do: {reason}"
+COMPLAINT_FORWARDED = "Phản ánh {ticket} đã được chuyển đến {agency} là cơ quan có thẩm quyền xử lý."
+COMPLAINT_ESCALATED = ("Phản ánh {ticket} đã quá hạn xử lý. Hệ thống đã chuyển lên {agency} để chỉ đạo, "
+                       "đôn đốc. Thành thật xin lỗi anh/chị vì sự chậm trễ.")

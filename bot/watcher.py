@@ -7,8 +7,9 @@ import logging
 
 from aiohttp import web
 
+from bot.notify import may_push, push
 from bot.rasa_client import Reply
-from bot.state import CASES, DB, SETTINGS, TELEGRAM
+from bot.state import CASES, DB, SETTINGS
 from motcua.dossier_text import render_change
 from motcua.store.conversations import record_message
 from motcua.store.subscriptions import active_subscriptions, changed, claim_change
@@ -45,30 +46,6 @@ async def check_once(app: web.Application) -> int:
             if allowed:
                 await push(app, channel, chat_id, Reply(text, UNSUBSCRIBE))
                 sent += 1
-
-
-async def may_push(app: web.Application, channel: str, chat_id: str) -> bool:
-    """A Zalo OA may message a citizen only within its reply window after their last message."""
-    if channel == "zalo_oa":
-        from bot.handlers import zalo_oa
-
-        return await zalo_oa.in_reply_window(app, chat_id)
-    return True
-
-
-async def push(app: web.Application, channel: str, chat_id: str, reply: Reply) -> None:
-    """Deliver a message the bot sends on its own, on channels that can receive one."""
-    from bot.handlers import telegram, zalo, zalo_oa
-
-    try:
-        if channel == "telegram" and TELEGRAM in app:
-            await telegram.send(app, int(chat_id), reply)
-        elif channel == "zalo" and zalo.BOT in app:
-            await zalo.send(app, chat_id, reply)
-        elif channel == "zalo_oa" and zalo_oa.OA in app:
-            await zalo_oa.send(app, chat_id, reply)
-    except Exception:  # stored already; one chat's failure must not stop the others
-        log.exception("could not push a notification to a %s chat", channel)
 
 
 async def watch(app: web.Application) -> None:

@@ -80,11 +80,25 @@ class Locality:
     communes: list[dict[str, Any]] = field(default_factory=list)
     agencies: list[dict[str, Any]] = field(default_factory=list)
     complaint_categories: list[dict[str, Any]] = field(default_factory=list)
+    # warn_working_days: how close to its deadline a complaint is flagged "sắp đến hạn".
+    escalation: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Locality":
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+    def agency_name(self, agency_id: Optional[str]) -> str:
+        for a in self.agencies:
+            if a["id"] == agency_id:
+                return a["name"]
+        return agency_id or ""
+
+    def supervisor_of(self, agency_id: str) -> Optional[str]:
+        for a in self.agencies:
+            if a["id"] == agency_id:
+                return a.get("supervisor")
+        return None
 
     @property
     def hotline(self) -> str:

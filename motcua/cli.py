@@ -132,9 +132,9 @@ def cmd_complaints_list(args: argparse.Namespace, settings: Settings) -> int:
     for c in asyncio.run(fetch()):
         r = route(locality, c.category)
         rows.append({"ticket_id": c.ticket, "status": c.status, "category": c.category, "category_name": r.category_name,
-                     "agency": c.agency, "agency_name": r.agency_name,
+                     "agency": c.agency, "agency_name": locality.agency_name(c.agency),
                      "deadline": as_utc(c.deadline_at).isoformat(), "created_at": as_utc(c.created_at).isoformat(),
-                     "overdue": is_late(c)})
+                     "overdue": is_late(c), "escalated_to": c.escalated_to})
     if args.format == "json":
         print(json.dumps(rows, ensure_ascii=False, indent=2))
     else:

@@ -52,6 +52,10 @@ class Settings:
     rasa_token: Optional[str] = field(default=None, repr=False)
     # How often followed dossiers are checked for changes (0: never, e.g. on extra replicas).
     dossier_watch_seconds: float = 60.0
+    # How often complaint deadlines are checked for warnings and escalation (0: never).
+    escalation_check_seconds: float = 300.0
+    # Keys that may file complaints through Open311 (POST /open311/v2/requests.json); none: nobody.
+    open311_api_keys: tuple[str, ...] = field(default=(), repr=False)
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -85,6 +89,8 @@ class Settings:
             admin_password=_opt(env, "MOTCUA_ADMIN_PASSWORD"),
             rasa_token=_opt(env, "RASA_TOKEN"),
             dossier_watch_seconds=float(env.get("DOSSIER_WATCH_SECONDS", d.dossier_watch_seconds)),
+            escalation_check_seconds=float(env.get("ESCALATION_CHECK_SECONDS", d.escalation_check_seconds)),
+            open311_api_keys=tuple(k.strip() for k in env.get("OPEN311_API_KEYS", "").split(",") if k.strip()),
         )
 
     @property

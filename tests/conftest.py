@@ -164,7 +164,8 @@ async def gateway(rasa_servers):
     from bot.app import create_app
 
     app = create_app(make_settings(database_url=rasa_servers["database_url"], rasa_url=rasa_servers["rasa_url"],
-                                   case_database_url=rasa_servers["case_database_url"], dossier_watch_seconds=0))
+                                   case_database_url=rasa_servers["case_database_url"], dossier_watch_seconds=0,
+                                   escalation_check_seconds=0))
     client = TestClient(TestServer(app))
     await client.start_server()
     try:
@@ -178,3 +179,27 @@ async def say(client: TestClient, text: str, sender: str = "tester") -> list[dic
     resp = await client.post("/webchat/messages", json={"sender": sender, "message": text})
     assert resp.status == 200, await resp.text()
     return await resp.json()
+
+
+# --- Browser -----------------------------------------------------------------------------------
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# Headless Debian chromium; no background networking (the machine has no internet).
+CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage"]
+
+
+@pytest.fixture
+async def browser():
+    """Debian's chromium driven by Playwright (`make test` installs chromium when it is missing)."""
+    from playwright.async_api import async_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)")
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            await b.close()

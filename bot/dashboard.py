@@ -1,0 +1,216 @@
+"""The officials' dashboard (/officials/): the complaint list with filters, one complaint with
+its conversation and audit log, the actions on it, reports, and accounts for admins."""
+from __future__ import annotations
+
+import logging
+from collections import Counter, defaultdict
+from datetime import datetime, timezone
+from typing import Optional
+from urllib.parse import urlencode
+
+import aiohttp_jinja2
+from aiohttp import web
+from sqlalchemy import select
+
+from bot import charts, messages
+from bot.auth import require
+from bot.notify import tell_citizen
+from bot.state import DB
+from motcua.catalogue import load_catalogue
+from motcua.store import complaints as store
+from motcua.store import reports as reports_store
+from motcua.store.cases import as_utc
+from motcua.store.conversations import recent_messages
+from motcua.store.models import Complaint, Official
+from motcua.store.officials import ROLE_LABELS, ROLES, create_official, officials_of
+
+log = logging.getLogger(__name__)
+PAGE_SIZE = 25
+MAX_TEXT = 4000
+
+
+def _context(request: web.Request, **values) -> dict:
+    locality = load_catalogue().locality
+    return {"me": request["official"], "csrf": request["csrf"], "locality": locality,
+            "agency_name": locality.agency_name, "role_labels": ROLE_LABELS,
+            "status_labels": store.STATUS_LABELS, "action_labels": store.ACTION_LABELS,
+            "categories": {c["id"]: c["name"] for c in locality.complaint_categories},
+            "now": datetime.now(timezone.utc), "as_utc": as_utc, **values}
+
+
+def _own_agency(official: Official) -> Optional[str]:
+    """An agency's official sees only that agency's tickets (and those escalated to it)."""
+    return official.agency if official.role == "official" else None
+
+
+@require()
+@aiohttp_jinja2.template("complaints.html")
+async def complaint_list(request: web.Request) -> dict:
+    q = request.query
+    page = max(1, int(q["page"])) if q.get("page", "").isdigit() else 1
+    status = q.get("status") if q.get("status") in store.STATUS_LABELS else None
+    f = store.ComplaintFilter(status=status, agency=_own_agency(request["official"]) or (q.get("agency") or None),
+                              category=q.get("category") or None, overdue=q.get("overdue") == "1",
+                              query=q.get("q", "")[:100])
+    async with request.app[DB].session() as session:
+        rows, total = await store.search_complaints(session, f, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    def request_query(n: int) -> str:
+        return urlencode({**{k: v for k, v in q.items() if k != "page"}, "page": n})
+
+    return _context(request, complaints=rows, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)),
+                    filters=f, is_late=store.is_late, request_query=request_query)
+
+
+async def _complaint_for(request: web.Request, session) -> Complaint:
+    complaint = await store.by_ticket(session, request.match_info["ticket"])
+    own = _own_agency(request["official"])
+    if complaint is None or (own and own not in (complaint.agency, complaint.escalated_to)):
+        raise web.HTTPNotFound(text="Không tìm thấy phản ánh này.")
+    return complaint
+
+
+@require()
+@aiohttp_jinja2.template("complaint.html")
+async def complaint_detail(request: web.Request) -> dict:
+    async with request.app[DB].session() as session:
+        complaint = await _complaint_for(request, session)
+        events = await store.events_of(session, complaint.id)
+        channel, _, chat_id = complaint.sender_id.partition(":")
+        conversation = await recent_messages(session, channel, chat_id, limit=100) if chat_id else []
+        assignable = await officials_of(session, complaint.agency)
+        assignee = await session.get(Official, complaint.assigned_to) if complaint.assigned_to else None
+    return _context(request, c=complaint, events=events, conversation=conversation, assignable=assignable,
+                    assignee=assignee, late=store.is_late(complaint), channel=channel,
+                    agencies=load_catalogue().locality.agencies, done=request.query.get("done"))
+
+
+def _text(form, name: str, required: bool = True) -> str:
+    value = str(form.get(name, "")).strip()[:MAX_TEXT]
+    if required and not value:
+        raise web.HTTPBadRequest(text="Vui lòng nhập nội dung.")
+    return value
+
+
+@require()
+async def complaint_action(request: web.Request) -> web.StreamResponse:
+    """One POST endpoint per action (assign, reply, resolve, reopen, forward): change the store
+    and its audit log in one transaction, then tell the citizen."""
+    action, official = request.match_info["action"], request["official"]
+    form = await request.post()
+    locality = load_catalogue().locality
+    actor = f"{official.full_name} ({official.username})"
+    async with request.app[DB].session() as session, session.begin():
+        c = await _complaint_for(request, session)
+        agency = locality.agency_name(c.agency)
+        if action == "assign":
+            target = await session.get(Official, int(form.get("official_id", "0") or 0))
+            if target is None or (target.agency and target.agency != c.agency and official.role == "official"):
+                raise web.HTTPBadRequest(text="Cán bộ không hợp lệ.")
+            await store.assign(session, c, target.id, target.full_name, actor)
+            notice = messages.COMPLAINT_ASSIGNED.format(ticket=c.ticket, agency=agency)
+        elif action == "reply":
+            text = _text(form, "text")
+            await store.reply(session, c, actor, text)
+            notice = messages.COMPLAINT_REPLY.format(ticket=c.ticket, agency=agency, text=text)
+        elif action == "resolve":
+            note = _text(form, "note")
+            await store.resolve(session, c, actor, note)
+            notice = messages.COMPLAINT_RESOLVED.format(ticket=c.ticket, agency=agency, note=note)
+        elif action == "reopen":
+            reason = _text(form, "reason")
+            await store.reopen(session, c, actor, reason)
+            notice = messages.COMPLAINT_REOPENED.format(ticket=c.ticket, reason=reason)
+        elif action == "forward":
+            target_agency = str(form.get("agency", ""))
+            if target_agency not in {a["id"] for a in locality.agencies} or target_agency == c.agency:
+                raise web.HTTPBadRequest(text="Cơ quan không hợp lệ.")
+            await store.forward(session, c, target_agency, locality.agency_name(target_agency), actor)
+            notice = messages.COMPLAINT_FORWARDED.format(ticket=c.ticket,
+                                                         agency=locality.agency_name(target_agency))
+        else:
+            raise web.HTTPNotFound()
+        ticket, sender_id, status = c.ticket, c.sender_id, c.status
+    buttons = _rating_buttons(ticket) if action == "resolve" else None
+    await tell_citizen(request.app, sender_id, notice, buttons)
+    log.info("complaint %s: %s by official %s (status %s)", ticket, action, official.id, status)
+    target = f"/officials/complaints/{ticket}?done={action}"
+    if action == "forward" and official.role == "official":
+        target = "/officials/?done=forward"  # no longer theirs to see
+    raise web.HTTPFound(target)
+
+
+def _rating_buttons(ticket: str) -> Optional[list[dict]]:
+    try:
+        from motcua.store.ratings import rating_buttons
+    except ImportError:  # ratings not installed in this build
+        return None
+    return rating_buttons("complaint", ticket)
+
+
+@require("admin")
+@aiohttp_jinja2.template("accounts.html")
+async def accounts(request: web.Request) -> dict:
+    async with request.app[DB].session() as session:
+        people = list((await session.scalars(select(Official).order_by(Official.username))).all())
+    return _context(request, people=people, roles=ROLES, agencies=load_catalogue().locality.agencies,
+                    error=request.query.get("error"), done=request.query.get("done"))
+
+
+@require("admin")
+async def create_account(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    username, password = str(form.get("username", "")).strip().lower(), str(form.get("password", ""))
+    role, agency = str(form.get("role", "")), str(form.get("agency", "")) or None
+    if not username.replace(".", "").replace("_", "").isalnum() or len(username) > 64:
+        raise web.HTTPFound("/officials/accounts?error=username")
+    if len(password) < 10:
+        raise web.HTTPFound("/officials/accounts?error=password")
+    if role not in ROLES or (role == "official" and not agency):
+        raise web.HTTPFound("/officials/accounts?error=role")
+    async with request.app[DB].session() as session, session.begin():
+        if await session.scalar(select(Official.id).where(Official.username == username)):
+            raise web.HTTPFound("/officials/accounts?error=exists")
+        await create_official(session, username, password, role=role, agency=agency,
+                              full_name=_text(form, "full_name", required=False)[:200] or username)
+    raise web.HTTPFound("/officials/accounts?done=1")
+
+
+LEVELS = (("very_satisfied", "Rất hài lòng"), ("satisfied", "Hài lòng"), ("unsatisfied", "Không hài lòng"))
+
+
+@require("supervisor", "admin", "official")
+@aiohttp_jinja2.template("reports.html")
+async def reports(request: web.Request) -> dict:
+    """Satisfaction by agency and month, on-time handling by agency, volume by category."""
+    from motcua.store.ratings import satisfaction_by_agency_month
+
+    locality = load_catalogue().locality
+    async with request.app[DB].session() as session:
+        volume = await reports_store.volume_by_category(session)
+        on_time = await reports_store.on_time_by_agency(session)
+        satisfaction = await satisfaction_by_agency_month(session)
+    categories = {c["id"]: c["name"] for c in locality.complaint_categories}
+    volume_chart = charts.stacked_bars(
+        [(categories.get(k, k), [n]) for k, n in sorted(volume.items(), key=lambda kv: -kv[1])],
+        ["Số phản ánh"], title="Số phản ánh theo lĩnh vực")
+    on_time_rows = []
+    for agency, counts in sorted(on_time.items()):
+        r = reports_store.rate(counts)
+        on_time_rows.append({"agency": locality.agency_name(agency), "rate": r, **counts})
+    on_time_chart = charts.stacked_bars(
+        [(row["agency"], [100 * row["rate"]]) for row in on_time_rows if row["rate"] is not None],
+        ["Đúng hạn"], title="Tỷ lệ xử lý đúng hạn theo cơ quan", percent=True)
+    by_agency: dict[str, Counter] = defaultdict(Counter)
+    by_month: dict[str, Counter] = defaultdict(Counter)
+    for agency, month, level, n in satisfaction:
+        by_agency[locality.agency_name(agency) if agency else "Chung (không gắn cơ quan)"][level] += n
+        by_month[month][level] += n
+    satisfaction_chart = charts.stacked_bars(
+        [(name, [100 * c[k] / max(1, sum(c.values())) for k, _ in LEVELS]) for name, c in sorted(by_agency.items())],
+        [label for _, label in LEVELS], title="Mức độ hài lòng theo cơ quan", percent=True)
+    month_chart = charts.stacked_bars(
+        [(month, [c[k] for k, _ in LEVELS]) for month, c in sorted(by_month.items())],
+        [label for _, label in LEVELS], title="Số lượt đánh giá theo tháng")
+    return _context(request, volume_chart=volume_chart, on_time_chart=on_time_chart, on_time_rows=on_time_rows,
+                    satisfaction_chart=satisfaction_chart, month_chart=month_chart, by_agency=by_agency,
+                    levels=LEVELS, has_ratings=bool(satisfaction), has_complaints=bool(volume))

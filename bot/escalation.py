@@ -1,0 +1,41 @@
+"""The escalation scheduler: every few minutes, complaints near their deadline are flagged and
+overdue ones escalated to the supervising agency; the citizen is told of an escalation."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timezone
+from typing import Optional
+
+from aiohttp import web
+
+from bot import messages
+from bot.notify import tell_citizen
+from bot.state import DB, SETTINGS
+from motcua.catalogue import load_catalogue
+from motcua.escalation import Change, check_deadlines
+
+log = logging.getLogger(__name__)
+
+
+async def check_once(app: web.Application, now: Optional[datetime] = None) -> list[Change]:
+    """One pass at `now` (tests pass their own clock)."""
+    locality = load_catalogue().locality
+    async with app[DB].session() as session, session.begin():
+        changes = await check_deadlines(session, locality, now or datetime.now(timezone.utc))
+    for change in changes:
+        if change.kind == "escalated":
+            await tell_citizen(app, change.sender_id, messages.COMPLAINT_ESCALATED.format(
+                ticket=change.ticket, agency=locality.agency_name(change.agency)))
+        log.info("complaint %s: %s (%s)", change.ticket, change.kind, change.agency)
+    return changes
+
+
+async def run(app: web.Application) -> None:
+    interval = app[SETTINGS].escalation_check_seconds
+    while True:
+        try:
+            await check_once(app)
+        except Exception:  # a bad pass must not stop the scheduler
+            log.exception("escalation pass failed")
+        await asyncio.sleep(interval)

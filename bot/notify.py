@@ -1,0 +1,56 @@
+"""Messages the bot sends on its own (notifications, officials' replies): stored first as pushed
+messages — the web chat collects them from /webchat/updates — then pushed to channels that can
+receive them."""
+from __future__ import annotations
+
+import logging
+from typing import Optional, Sequence
+
+from aiohttp import web
+
+from bot.rasa_client import Reply
+from bot.state import DB, TELEGRAM
+from motcua.store.conversations import record_message
+
+log = logging.getLogger(__name__)
+
+
+async def tell_citizen(app: web.Application, sender_id: str, text: str,
+                       buttons: Optional[Sequence[dict]] = None) -> bool:
+    """Store and deliver one message to the chat behind a Rasa sender id ("channel:chat id").
+    Returns whether it was delivered (or will be collected, for the web chat)."""
+    channel, _, chat_id = sender_id.partition(":")
+    if not chat_id:
+        return False  # e.g. a complaint filed through Open311: there is no chat to tell
+    allowed = await may_push(app, channel, chat_id)
+    async with app[DB].session() as session, session.begin():
+        message = await record_message(session, channel, chat_id, "out", text, buttons, push=True)
+        if not allowed:
+            message.delivery = "outside_window"
+    if allowed:
+        await push(app, channel, chat_id, Reply(text, list(buttons or [])))
+    return allowed
+
+
+async def may_push(app: web.Application, channel: str, chat_id: str) -> bool:
+    """A Zalo OA may message a citizen only within its reply window after their last message."""
+    if channel == "zalo_oa":
+        from bot.handlers import zalo_oa
+
+        return await zalo_oa.in_reply_window(app, chat_id)
+    return True
+
+
+async def push(app: web.Application, channel: str, chat_id: str, reply: Reply) -> None:
+    """Deliver a message on channels that can receive one unasked (the web chat polls instead)."""
+    from bot.handlers import telegram, zalo, zalo_oa
+
+    try:
+        if channel == "telegram" and TELEGRAM in app:
+            await telegram.send(app, int(chat_id), reply)
+        elif channel == "zalo" and zalo.BOT in app:
+            await zalo.send(app, chat_id, reply)
+        elif channel == "zalo_oa" and zalo_oa.OA in app:
+            await zalo_oa.send(app, chat_id, reply)
+    except Exception:  # stored already; one chat's failure must not stop the others
+        log.exception("could not push a message to a %s chat", channel)

@@ -1,0 +1,218 @@
+"""The officials' dashboard over HTTP, on SQLite and PostgreSQL: sign-in, roles, CSRF, the list
+and its filters, actions that reach the citizen, the audit log, and escalation on a test clock."""
+import re
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select
+
+from bot import escalation
+from bot.app import create_app
+from bot.state import DB
+from motcua.catalogue import load_catalogue
+from motcua.settings import Settings
+from motcua.store.complaints import by_ticket, events_of, file_complaint
+from motcua.store.conversations import pushed_messages
+from motcua.store.models import Official, WebSession
+from motcua.store.officials import create_official, verify_password
+from motcua.workdays import VIETNAM
+
+locality = load_catalogue().locality
+PASSWORD = "mat-khau-an-toan-1"
+
+
+@pytest.fixture
+async def dashboard(db_url, tmp_path):
+    app = create_app(Settings(database_url=db_url, case_database_url=f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
+                              dossier_watch_seconds=0, escalation_check_seconds=0, admin_password="quan-tri-123456"))
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    async with app[DB].session() as s, s.begin():
+        await create_official(s, "kinhte1", PASSWORD, role="official", agency="phong_kinh_te", full_name="Nguyễn Văn An")
+        await create_official(s, "vanphong1", PASSWORD, role="official", agency="van_phong_hdnd_ubnd",
+                              full_name="Trần Thị Bình")
+        await create_official(s, "giamsat", PASSWORD, role="supervisor", full_name="Lê Văn Cường")
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+async def file(client, sender="web:citizen1", category="ha_tang_giao_thong", content="Đường liên thôn bị sụt lún",
+               now=None, phone="0905001111"):
+    async with client.app[DB].session() as s, s.begin():
+        c = await file_complaint(s, locality, sender_id=sender, content=content, category=category,
+                                 place="Thôn 2", name="Phạm Thị Dung", phone=phone, now=now)
+        return c.ticket
+
+
+async def login(client, username, password=PASSWORD) -> str:
+    """Signs in; returns the CSRF token from the list page."""
+    resp = await client.post("/officials/login", data={"username": username, "password": password,
+                                                       "next": "/officials/"}, allow_redirects=False)
+    assert resp.status == 302, await resp.text()
+    cookie = resp.cookies["motcua_session"]
+    assert cookie["httponly"] and cookie["samesite"] == "Lax"
+    page = await (await client.get("/officials/")).text()
+    return re.search(r'name="csrf" value="([^"]+)"', page).group(1)
+
+
+async def test_pages_need_a_login_and_passwords_are_hashed(dashboard):
+    resp = await dashboard.get("/officials/", allow_redirects=False)
+    assert resp.status == 302 and resp.headers["Location"].startswith("/officials/login")
+    resp = await dashboard.post("/officials/complaints/PA-2026-000001/resolve", data={"note": "x"},
+                                allow_redirects=False)
+    assert resp.status == 403
+    bad = await dashboard.post("/officials/login", data={"username": "kinhte1", "password": "sai"})
+    assert bad.status == 401 and "không đúng" in await bad.text()
+    async with dashboard.app[DB].session() as s:
+        official = await s.scalar(select(Official).where(Official.username == "kinhte1"))
+    assert PASSWORD not in official.password_hash and official.password_hash.startswith("scrypt$")
+    assert verify_password(PASSWORD, official.password_hash)
+    # The first admin comes from MOTCUA_ADMIN_PASSWORD.
+    await login(dashboard, "admin", "quan-tri-123456")
+
+
+async def test_repeated_failures_lock_the_username(dashboard):
+    for _ in range(5):
+        await dashboard.post("/officials/login", data={"username": "giamsat", "password": "sai"})
+    locked = await dashboard.post("/officials/login", data={"username": "giamsat", "password": PASSWORD})
+    assert locked.status == 401 and "tạm khóa" in await locked.text()
+
+
+async def test_open_redirect_after_login_is_refused(dashboard):
+    resp = await dashboard.post("/officials/login", data={"username": "giamsat", "password": PASSWORD,
+                                                          "next": "//evil.example/x"}, allow_redirects=False)
+    assert resp.headers["Location"] == "/officials/"
+
+
+async def test_an_official_sees_only_their_agency_and_filters_work(dashboard):
+    road = await file(dashboard, content="Đèn đường thôn 3 hỏng")
+    attitude = await file(dashboard, category="thu_tuc_thai_do", content="Cán bộ một cửa thái độ chưa đúng mực")
+    await login(dashboard, "kinhte1")
+    page = await (await dashboard.get("/officials/")).text()
+    assert road in page and attitude not in page
+    assert (await dashboard.get(f"/officials/complaints/{attitude}")).status == 404
+    await login(dashboard, "giamsat")
+    page = await (await dashboard.get("/officials/")).text()
+    assert road in page and attitude in page
+    page = await (await dashboard.get("/officials/", params={"category": "thu_tuc_thai_do"})).text()
+    assert road not in page and attitude in page
+    page = await (await dashboard.get("/officials/", params={"q": "den duong"})).text()
+    assert road in page and attitude not in page
+    page = await (await dashboard.get("/officials/", params={"overdue": "1"})).text()
+    assert road not in page and "Không có phản ánh nào" in page
+
+
+async def test_actions_need_the_csrf_token(dashboard):
+    ticket = await file(dashboard)
+    await login(dashboard, "kinhte1")
+    resp = await dashboard.post(f"/officials/complaints/{ticket}/resolve", data={"note": "Đã sửa"},
+                                allow_redirects=False)
+    assert resp.status == 403
+    resp = await dashboard.post(f"/officials/complaints/{ticket}/resolve", data={"note": "Đã sửa", "csrf": "x"},
+                                allow_redirects=False)
+    assert resp.status == 403
+    async with dashboard.app[DB].session() as s:
+        assert (await by_ticket(s, ticket)).status == "new"
+
+
+async def test_assign_reply_resolve_reopen_reach_the_citizen_and_are_audited(dashboard):
+    ticket = await file(dashboard, sender="web:citizen7")
+    csrf = await login(dashboard, "kinhte1")
+    async with dashboard.app[DB].session() as s:
+        me = await s.scalar(select(Official).where(Official.username == "kinhte1"))
+    for action, data in [("assign", {"official_id": me.id}), ("reply", {"text": "Chúng tôi sẽ cử người kiểm tra."}),
+                         ("resolve", {"note": "Đã dặm vá mặt đường."}), ("reopen", {"reason": "Công dân báo còn lún."})]:
+        resp = await dashboard.post(f"/officials/complaints/{ticket}/{action}", data={**data, "csrf": csrf},
+                                    allow_redirects=False)
+        assert resp.status == 302, (action, await resp.text())
+    async with dashboard.app[DB].session() as s:
+        c = await by_ticket(s, ticket)
+        events = await events_of(s, c.id)
+        pushed = await pushed_messages(s, "web", "citizen7", 0)
+    assert c.status == "reopened" and c.assigned_to == me.id
+    assert [e.action for e in events] == ["filed", "assigned", "replied", "resolved", "reopened"]
+    assert all("kinhte1" in e.actor for e in events[1:])
+    texts = [m.text for m in pushed]
+    assert "Chúng tôi sẽ cử người kiểm tra." in texts[1] and ticket in texts[1]
+    assert "Đã dặm vá mặt đường." in texts[2] and "hài lòng" in texts[2]
+    assert "Công dân báo còn lún." in texts[3]
+    # The web chat page collects them.
+    updates = await (await dashboard.get("/webchat/updates", params={"sender": "citizen7", "after": "0"})).json()
+    assert [m["text"] for m in updates["messages"]] == texts
+    page = await (await dashboard.get(f"/officials/complaints/{ticket}")).text()
+    assert "Lịch sử xử lý" in page and "Đã dặm vá mặt đường." in page
+
+
+async def test_forward_moves_the_ticket_to_another_agency(dashboard):
+    ticket = await file(dashboard)
+    csrf = await login(dashboard, "kinhte1")
+    resp = await dashboard.post(f"/officials/complaints/{ticket}/forward",
+                                data={"agency": "cong_an_xa", "csrf": csrf}, allow_redirects=False)
+    assert resp.headers["Location"] == "/officials/?done=forward"
+    async with dashboard.app[DB].session() as s:
+        assert (await by_ticket(s, ticket)).agency == "cong_an_xa"
+    assert (await dashboard.get(f"/officials/complaints/{ticket}")).status == 404
+
+
+async def test_only_admins_manage_accounts(dashboard):
+    await login(dashboard, "giamsat")
+    assert (await dashboard.get("/officials/accounts")).status == 403
+    csrf = await login(dashboard, "admin", "quan-tri-123456")
+    resp = await dashboard.post("/officials/accounts", data={"username": "congan1", "password": "mot-hai-ba-bon",
+                                                             "role": "official", "agency": "cong_an_xa",
+                                                             "full_name": "Võ Văn Em", "csrf": csrf},
+                                allow_redirects=False)
+    assert resp.headers["Location"] == "/officials/accounts?done=1"
+    await login(dashboard, "congan1", "mot-hai-ba-bon")
+
+
+async def test_logout_ends_the_session(dashboard):
+    csrf = await login(dashboard, "giamsat")
+    await dashboard.post("/officials/logout", data={"csrf": csrf})
+    async with dashboard.app[DB].session() as s:
+        assert await s.scalar(select(WebSession.token_hash)) is None
+    resp = await dashboard.get("/officials/", allow_redirects=False)
+    assert resp.status == 302
+
+
+async def test_escalation_on_a_controllable_clock(dashboard):
+    # Filed on Monday 5 Oct 2026, 09:00; "hạ tầng – giao thông" has 10 working days → Mon 19 Oct.
+    filed = datetime(2026, 10, 5, 9, 0, tzinfo=VIETNAM)
+    ticket = await file(dashboard, sender="web:late1", now=filed)
+    async with dashboard.app[DB].session() as s:
+        deadline = (await by_ticket(s, ticket)).deadline_at
+    assert deadline.astimezone(VIETNAM).date().isoformat() == "2026-10-19"
+    app = dashboard.app
+
+    assert await escalation.check_once(app, now=datetime(2026, 10, 12, 9, 0, tzinfo=VIETNAM)) == []
+    # Thursday 15 Oct: two working days left → flagged once.
+    soon = await escalation.check_once(app, now=datetime(2026, 10, 15, 9, 0, tzinfo=VIETNAM))
+    assert [(c.ticket, c.kind) for c in soon] == [(ticket, "due_soon")]
+    assert await escalation.check_once(app, now=datetime(2026, 10, 16, 9, 0, tzinfo=VIETNAM)) == []
+    # Tuesday 20 Oct: overdue → escalated to the supervising agency, once.
+    late = await escalation.check_once(app, now=datetime(2026, 10, 20, 9, 0, tzinfo=VIETNAM))
+    assert [(c.ticket, c.kind, c.agency) for c in late] == [(ticket, "escalated", "ubnd_xa")]
+    assert await escalation.check_once(app, now=datetime(2026, 10, 21, 9, 0, tzinfo=VIETNAM)) == []
+    async with app[DB].session() as s:
+        c = await by_ticket(s, ticket)
+        pushed = await pushed_messages(s, "web", "late1", 0)
+        events = [e.action for e in await events_of(s, c.id)]
+    assert c.escalated_to == "ubnd_xa" and events == ["filed", "due_soon", "escalated"]
+    assert len(pushed) == 1 and "quá hạn" in pushed[0].text and "Ủy ban nhân dân xã" in pushed[0].text
+    # Shown so on the dashboard, to the supervisor and to the agency it was escalated to.
+    await login(dashboard, "giamsat")
+    page = await (await dashboard.get("/officials/", params={"overdue": "1"})).text()
+    assert ticket in page and "Đã chuyển Ủy ban nhân dân xã" in page
+    detail = await (await dashboard.get(f"/officials/complaints/{ticket}")).text()
+    assert "Quá hạn – đã chuyển" in detail and "Quá hạn – chuyển cấp trên" in detail
+
+
+async def test_reports_page_has_charts(dashboard):
+    await file(dashboard)
+    await file(dashboard, category="moi_truong", content="Rác thải ùn ứ ở chợ")
+    await login(dashboard, "giamsat")
+    page = await (await dashboard.get("/officials/reports")).text()
+    assert page.count("<svg") >= 2 and "Số phản ánh theo lĩnh vực" in page and "Môi trường" in page

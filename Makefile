@@ -11,7 +11,11 @@ PYTHON310 ?= $(shell \
   if python3.10 -c 'import sys; assert sys.version_info[:2] == (3, 10)' >/dev/null 2>&1; then command -v python3.10; \
   else root=$$(pyenv root 2>/dev/null || echo $$HOME/.pyenv); ls -d $$root/versions/3.10*/bin/python 2>/dev/null | sort -V | tail -n1; fi)
 
-.PHONY: run test train bench seed venv clean
+# The browser tests drive Debian's chromium (no browser download); installed when missing.
+CHROMIUM_PATH ?= /usr/bin/chromium
+export CHROMIUM_PATH
+
+.PHONY: run test train bench seed venv clean browser
 
 venv: $(STAMP)
 
@@ -32,7 +36,13 @@ train: venv
 seed: venv
 	$(VENV)/bin/motcua demo seed
 
-test: venv
+browser:
+	@test -x $(CHROMIUM_PATH) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get install -y -q chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium >/dev/null; }; \
+	  else echo "The browser tests need Debian's chromium: sudo apt-get install chromium (or set CHROMIUM_PATH)"; exit 1; fi; }
+
+test: venv browser
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 
 bench: venv

@@ -12,9 +12,9 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import select
 
-from bot import charts, messages
+from bot import charts
+from bot import complaint_workflow as workflow
 from bot.auth import require
-from bot.notify import tell_citizen
 from bot.state import DB
 from motcua.catalogue import load_catalogue
 from motcua.store import complaints as store
@@ -93,58 +93,24 @@ def _text(form, name: str, required: bool = True) -> str:
 
 @require()
 async def complaint_action(request: web.Request) -> web.StreamResponse:
-    """One POST endpoint per action (assign, reply, resolve, reopen, forward): change the store
-    and its audit log in one transaction, then tell the citizen."""
+    """POST /officials/complaints/{ticket}/{action}: assign, reply, resolve, reopen or forward."""
     action, official = request.match_info["action"], request["official"]
     form = await request.post()
-    locality = load_catalogue().locality
-    actor = f"{official.full_name} ({official.username})"
-    async with request.app[DB].session() as session, session.begin():
-        c = await _complaint_for(request, session)
-        agency = locality.agency_name(c.agency)
-        if action == "assign":
-            target = await session.get(Official, int(form.get("official_id", "0") or 0))
-            if target is None or (target.agency and target.agency != c.agency and official.role == "official"):
-                raise web.HTTPBadRequest(text="Cán bộ không hợp lệ.")
-            await store.assign(session, c, target.id, target.full_name, actor)
-            notice = messages.COMPLAINT_ASSIGNED.format(ticket=c.ticket, agency=agency)
-        elif action == "reply":
-            text = _text(form, "text")
-            await store.reply(session, c, actor, text)
-            notice = messages.COMPLAINT_REPLY.format(ticket=c.ticket, agency=agency, text=text)
-        elif action == "resolve":
-            note = _text(form, "note")
-            await store.resolve(session, c, actor, note)
-            notice = messages.COMPLAINT_RESOLVED.format(ticket=c.ticket, agency=agency, note=note)
-        elif action == "reopen":
-            reason = _text(form, "reason")
-            await store.reopen(session, c, actor, reason)
-            notice = messages.COMPLAINT_REOPENED.format(ticket=c.ticket, reason=reason)
-        elif action == "forward":
-            target_agency = str(form.get("agency", ""))
-            if target_agency not in {a["id"] for a in locality.agencies} or target_agency == c.agency:
-                raise web.HTTPBadRequest(text="Cơ quan không hợp lệ.")
-            await store.forward(session, c, target_agency, locality.agency_name(target_agency), actor)
-            notice = messages.COMPLAINT_FORWARDED.format(ticket=c.ticket,
-                                                         agency=locality.agency_name(target_agency))
-        else:
-            raise web.HTTPNotFound()
-        ticket, sender_id, status = c.ticket, c.sender_id, c.status
-    buttons = _rating_buttons(ticket) if action == "resolve" else None
-    await tell_citizen(request.app, sender_id, notice, buttons)
-    log.info("complaint %s: %s by official %s (status %s)", ticket, action, official.id, status)
-    target = f"/officials/complaints/{ticket}?done={action}"
-    if action == "forward" and official.role == "official":
-        target = "/officials/?done=forward"  # no longer theirs to see
-    raise web.HTTPFound(target)
-
-
-def _rating_buttons(ticket: str) -> Optional[list[dict]]:
+    own = _own_agency(official)
+    assignee = form.get("official_id", "")
     try:
-        from motcua.store.ratings import rating_buttons
-    except ImportError:  # ratings not installed in this build
-        return None
-    return rating_buttons("complaint", ticket)
+        done = await workflow.act(
+            request.app, request.match_info["ticket"], action, f"{official.full_name} ({official.username})",
+            text=str(form.get({"reply": "text", "resolve": "note", "reopen": "reason"}.get(action, ""), "")),
+            assignee_id=int(assignee) if str(assignee).isdigit() else None, agency=str(form.get("agency", "")),
+            may_see=lambda c: not own or own in (c.agency, c.escalated_to))
+    except LookupError:
+        raise web.HTTPNotFound(text="Không tìm thấy phản ánh này.")
+    except workflow.Refused as refused:
+        raise web.HTTPBadRequest(text=str(refused))
+    if action == "forward" and own and own != done.agency:
+        raise web.HTTPFound("/officials/?done=forward")  # no longer theirs to see
+    raise web.HTTPFound(f"/officials/complaints/{done.ticket}?done={action}")
 
 
 @require("admin")

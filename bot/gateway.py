@@ -9,7 +9,7 @@ from typing import Awaitable, Callable, Optional
 
 from aiohttp import web
 
-from bot import messages
+from bot import messages, officials_telegram
 from bot.rasa_client import RasaUnavailable, Reply
 from bot.state import DB, RASA, SETTINGS
 from motcua.store.conversations import record_message
@@ -66,6 +66,10 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
                 await record_message(session, channel, chat_id, "out", reply.text, reply.buttons)
     except Exception:
         log.exception("could not store the replies of a %s message", channel)
+    try:  # a citizen writing about their ticket: the officials' group sees it
+        await officials_telegram.relay_citizen_message(app, f"{channel}:{chat_id}", text)
+    except Exception:
+        log.exception("could not relay a citizen's message to the officials' group")
     return replies
 
 

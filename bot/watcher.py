@@ -12,9 +12,11 @@ from bot.rasa_client import Reply
 from bot.state import CASES, DB, SETTINGS
 from motcua.dossier_text import render_change
 from motcua.store.conversations import record_message
+from motcua.store.ratings import rating_buttons
 from motcua.store.subscriptions import active_subscriptions, changed, claim_change
 
 log = logging.getLogger(__name__)
+RATE_DOSSIER = "Anh/chị có hài lòng với việc giải quyết hồ sơ này không?"
 UNSUBSCRIBE = [{"title": "Hủy theo dõi hồ sơ", "payload": "/unsubscribe_dossier"}]
 
 
@@ -34,17 +36,21 @@ async def check_once(app: web.Application) -> int:
             if dossier is None or not changed(sub, dossier.status, dossier.due_at):
                 continue
             channel, _, chat_id = sub.sender_id.partition(":")
-            text = render_change(dossier)
+            text, buttons = render_change(dossier), UNSUBSCRIBE
+            if dossier.status == "returned":
+                # The result is in the citizen's hands: time to ask how it went (the yardstick).
+                text += "\n" + RATE_DOSSIER
+                buttons = rating_buttons("dossier", dossier.code)
             allowed = await may_push(app, channel, chat_id)
             async with db.session() as session, session.begin():
                 if not await claim_change(session, sub, dossier.status, dossier.due_at):
                     continue  # another gateway replica is telling them
                 # Stored as a pushed message: the web chat collects it on its next poll.
-                message = await record_message(session, channel, chat_id, "out", text, UNSUBSCRIBE, push=True)
+                message = await record_message(session, channel, chat_id, "out", text, buttons, push=True)
                 if not allowed:
                     message.delivery = "outside_window"
             if allowed:
-                await push(app, channel, chat_id, Reply(text, UNSUBSCRIBE))
+                await push(app, channel, chat_id, Reply(text, buttons))
                 sent += 1
 
 

@@ -54,6 +54,8 @@ class Settings:
     dossier_watch_seconds: float = 60.0
     # How often complaint deadlines are checked for warnings and escalation (0: never).
     escalation_check_seconds: float = 300.0
+    # How often new tickets are posted to the officials' Telegram group (0: never).
+    officials_feed_seconds: float = 5.0
     # Keys that may file complaints through Open311 (POST /open311/v2/requests.json); none: nobody.
     open311_api_keys: tuple[str, ...] = field(default=(), repr=False)
 
@@ -90,6 +92,7 @@ class Settings:
             rasa_token=_opt(env, "RASA_TOKEN"),
             dossier_watch_seconds=float(env.get("DOSSIER_WATCH_SECONDS", d.dossier_watch_seconds)),
             escalation_check_seconds=float(env.get("ESCALATION_CHECK_SECONDS", d.escalation_check_seconds)),
+            officials_feed_seconds=float(env.get("OFFICIALS_FEED_SECONDS", d.officials_feed_seconds)),
             open311_api_keys=tuple(k.strip() for k in env.get("OPEN311_API_KEYS", "").split(",") if k.strip()),
         )
 

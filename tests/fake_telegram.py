@@ -74,3 +74,23 @@ def sticker_update(chat_id: int) -> dict:
                         "chat": {"id": chat_id, "type": "private"},
                         "sticker": {"file_id": "f", "file_unique_id": "u", "width": 512, "height": 512,
                                     "is_animated": False, "is_video": False, "type": "regular"}}}
+
+
+def group_callback(group_id: int, user_id: int, data: str, message_id: int = 1) -> dict:
+    """An official pressed a button on a bot's post in the officials' group."""
+    return {"update_id": next(_update_ids),
+            "callback_query": {"id": str(next(_update_ids)), "chat_instance": "g", "data": data,
+                               "from": {"id": user_id, "is_bot": False, "first_name": "Cán bộ", "last_name": "Lâm"},
+                               "message": {"message_id": message_id, "date": int(time.time()), "text": "…",
+                                           "chat": {"id": group_id, "type": "supergroup", "title": "Cán bộ"}}}}
+
+
+def group_reply(group_id: int, user_id: int, text: str, to_message_id: int, to_text: str) -> dict:
+    """An official's message in the group, sent as a reply to one of the bot's messages."""
+    return {"update_id": next(_update_ids),
+            "message": {"message_id": next(_update_ids), "date": int(time.time()), "text": text,
+                        "chat": {"id": group_id, "type": "supergroup", "title": "Cán bộ"},
+                        "from": {"id": user_id, "is_bot": False, "first_name": "Cán bộ", "last_name": "Lâm"},
+                        "reply_to_message": {"message_id": to_message_id, "date": int(time.time()), "text": to_text,
+                                             "chat": {"id": group_id, "type": "supergroup", "title": "Cán bộ"},
+                                             "from": {"id": 42, "is_bot": True, "first_name": "Một Cửa Bot"}}}}

@@ -123,6 +123,15 @@ async def test_follow_a_dossier_and_get_told_when_it_changes(gateway, rasa_serve
     updates = await (await gateway.get("/webchat/updates", params={"sender": sender, "after": start["last"]})).json()
     (note,) = updates["messages"]
     assert "vừa có cập nhật" in note["text"] and "Kết quả đã có" in note["text"]
+    # Returned: the citizen is asked to rate how it was handled, with one tap per level.
+    csv.write_text(csv.read_text(encoding="utf-8").replace(",done,", ",returned,"), encoding="utf-8")
+    await import_csv(csv, rasa_servers["case_database_url"])
+    assert await check_once(app) == 1
+    updates = await (await gateway.get("/webchat/updates", params={"sender": sender, "after": updates["last"]})).json()
+    (rate,) = updates["messages"]
+    assert "hài lòng" in rate["text"]
+    assert [b["title"] for b in rate["buttons"]] == ["Rất hài lòng", "Hài lòng", "Không hài lòng"]
+    assert FOLLOWED in rate["buttons"][0]["payload"]
     # Another chat sees nothing of it.
     other = await (await gateway.get("/webchat/updates", params={"sender": chat(), "after": 0})).json()
     assert other["messages"] == []

@@ -16,7 +16,7 @@ from telegram import (Bot, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardB
 from telegram.constants import ChatAction
 from telegram.error import NetworkError, RetryAfter, TelegramError
 
-from bot import inbox
+from bot import inbox, officials_telegram
 from bot.messages import split_text
 from bot.gateway import answer, require_secret
 from bot.rasa_client import Reply
@@ -67,6 +67,9 @@ async def handle_data(app: web.Application, data: dict[str, Any]) -> None:
 
 async def handle_update(app: web.Application, update: Update) -> None:
     bot: Bot = app[TELEGRAM]
+    if officials_telegram.is_group_update(app, update):
+        await officials_telegram.handle_group_update(app, update)
+        return
     if update.callback_query is not None:
         query = update.callback_query
         await with_retry(lambda: bot.answer_callback_query(query.id))
@@ -167,5 +170,11 @@ async def telegram_ctx(app: web.Application):
             poller = asyncio.ensure_future(poll(app))
     except TelegramError as exc:
         log.error("could not set up Telegram: %s", exc)
+    feed = None
+    if officials_telegram.group_id(app) is not None and settings.officials_feed_seconds > 0:
+        feed = asyncio.ensure_future(officials_telegram.run(app))
     yield
+    if feed is not None:
+        feed.cancel()
+        await asyncio.gather(feed, return_exceptions=True)
     await inbox.drain(app, poller)

@@ -139,7 +139,7 @@ async def record_event(session: AsyncSession, complaint: Complaint, actor: str, 
     return event
 
 
-async def assign(session: AsyncSession, complaint: Complaint, official_id: int, official_name: str,
+async def assign(session: AsyncSession, complaint: Complaint, official_id: Optional[int], official_name: str,
                  actor: str) -> None:
     complaint.assigned_to = official_id
     if complaint.status in ("new", "reopened"):

@@ -120,6 +120,8 @@ class Complaint(Base):
     due_soon_at = Column(DateTime(timezone=True), nullable=True)
     escalated_at = Column(DateTime(timezone=True), nullable=True)
     escalated_to = Column(String(64), nullable=True)
+    # The post about this ticket in the officials' Telegram group (-1 while being posted).
+    officials_post_id = Column(Integer, nullable=True)
     # Content, place and name folded (lower case, no diacritics) for the dashboard's search.
     search_text = Column(Text, nullable=False, default="")
 

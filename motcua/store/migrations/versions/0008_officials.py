@@ -61,6 +61,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("due_soon_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("escalated_at", sa.DateTime(timezone=True), nullable=True))
         batch.add_column(sa.Column("escalated_to", sa.String(64), nullable=True))
+        batch.add_column(sa.Column("officials_post_id", sa.Integer, nullable=True))
         batch.add_column(sa.Column("search_text", sa.Text, nullable=False, server_default=""))
         batch.create_foreign_key("fk_complaints_assigned_to", "officials", ["assigned_to"], ["id"],
                                  ondelete="SET NULL")
@@ -69,7 +70,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("complaints") as batch:
         batch.drop_constraint("fk_complaints_assigned_to", type_="foreignkey")
-        for column in ("search_text", "escalated_to", "escalated_at", "due_soon_at", "assigned_to", "photo", "longitude",
+        for column in ("search_text", "officials_post_id", "escalated_to", "escalated_at", "due_soon_at", "assigned_to", "photo", "longitude",
                        "latitude"):
             batch.drop_column(column)
     for table in ("formal_guidance", "ratings", "web_sessions", "officials"):

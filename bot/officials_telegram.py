@@ -1,0 +1,232 @@
+"""The officials' Telegram group (TELEGRAM_OFFICIALS_CHAT_ID): each new feedback ticket is posted
+there with buttons (Nhận xử lý, Chuyển, Đã xử lý); an official's reply to a post about a ticket is
+relayed to the citizen; the citizen's later messages about the ticket are posted back.
+
+The group is the access control: its members are officials (the admin manages membership).
+An official whose Telegram account is linked (officials.telegram_user_id) is assigned by name."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from datetime import datetime, timedelta, timezone
+from typing import Optional
+
+from aiohttp import web
+from sqlalchemy import select, update
+from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
+
+from bot import complaint_workflow as workflow
+from bot.state import DB, SETTINGS, TELEGRAM
+from motcua.catalogue import load_catalogue
+from motcua.store.cases import as_utc
+from motcua.store.complaints import OPEN_STATUSES, by_ticket, record_event
+from motcua.store.models import Complaint, Official
+from motcua.workdays import VIETNAM
+
+log = logging.getLogger(__name__)
+TICKET = re.compile(r"\bPA-\d{4}-\d{6}\b", re.IGNORECASE)
+# Only tickets this recent are posted when the group is first configured (no flood of old ones).
+POST_WINDOW = timedelta(days=2)
+POSTING = -1
+RESOLVED_BY_TELEGRAM = "Cơ quan đã xử lý xong nội dung phản ánh."
+
+
+def group_id(app: web.Application) -> Optional[int]:
+    chat = app[SETTINGS].telegram_officials_chat_id
+    return int(chat) if chat and TELEGRAM in app and chat.lstrip("-").isdigit() else None
+
+
+def keyboard(ticket: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton("Nhận xử lý", callback_data=f"of:take:{ticket}"),
+                                  InlineKeyboardButton("Chuyển", callback_data=f"of:fwd:{ticket}"),
+                                  InlineKeyboardButton("Đã xử lý", callback_data=f"of:done:{ticket}")]])
+
+
+def post_text(c: Complaint) -> str:
+    """What the group sees: no phone number (the dashboard shows it after sign-in)."""
+    locality = load_catalogue().locality
+    categories = {x["id"]: x["name"] for x in locality.complaint_categories}
+    lines = [f"Phản ánh mới {c.ticket}",
+             f"Lĩnh vực: {categories.get(c.category, c.category)}",
+             f"Cơ quan xử lý: {locality.agency_name(c.agency)}",
+             f"Hạn xử lý: {as_utc(c.deadline_at).astimezone(VIETNAM):%d/%m/%Y}",
+             f"Nội dung: {c.content}"]
+    if c.place:
+        lines.append(f"Địa điểm: {c.place}")
+    if c.latitude is not None:
+        lines.append(f"Vị trí: {c.latitude:.5f}, {c.longitude:.5f}")
+    lines.append(f"Người gửi: {c.name or 'ẩn danh'}{' (có số điện thoại liên hệ)' if c.phone else ''}")
+    lines.append("Trả lời tin nhắn này để gửi phản hồi cho công dân.")
+    return "\n".join(lines)
+
+
+async def post_new(app: web.Application, now: Optional[datetime] = None) -> int:
+    """Post tickets not yet in the group. Each is claimed first (compare-and-set), so with several
+    gateways each ticket is posted once; a failed post is released for the next pass."""
+    chat = group_id(app)
+    if chat is None:
+        return 0
+    since = (now or datetime.now(timezone.utc)) - POST_WINDOW
+    async with app[DB].session() as session:
+        pending = list((await session.scalars(
+            select(Complaint).where(Complaint.officials_post_id.is_(None), Complaint.created_at >= since,
+                                    Complaint.status.in_(OPEN_STATUSES)).order_by(Complaint.id).limit(50))).all())
+    posted = 0
+    for c in pending:
+        if not await _set_post(app, c.id, POSTING, expect=None):
+            continue
+        try:
+            message = await app[TELEGRAM].send_message(chat, post_text(c), reply_markup=keyboard(c.ticket))
+        except Exception:
+            log.exception("could not post %s to the officials' group", c.ticket)
+            await _set_post(app, c.id, None, expect=POSTING)
+            continue
+        await _set_post(app, c.id, message.message_id, expect=POSTING)
+        posted += 1
+    return posted
+
+
+async def _set_post(app: web.Application, complaint_id: int, value: Optional[int], expect: Optional[int]) -> bool:
+    column = Complaint.officials_post_id
+    async with app[DB].session() as session, session.begin():
+        result = await session.execute(
+            update(Complaint).where(Complaint.id == complaint_id,
+                                    column.is_(None) if expect is None else column == expect)
+            .values(officials_post_id=value))
+        return result.rowcount == 1
+
+
+async def say_in_group(app: web.Application, text: str, ticket: str) -> None:
+    """A note in the group, threaded under the ticket's post when there is one."""
+    chat = group_id(app)
+    if chat is None:
+        return
+    async with app[DB].session() as session:
+        c = await by_ticket(session, ticket)
+    reply_to = c.officials_post_id if c is not None and c.officials_post_id and c.officials_post_id > 0 else None
+    try:
+        await app[TELEGRAM].send_message(chat, text, reply_to_message_id=reply_to)
+    except Exception:
+        log.exception("could not write to the officials' group about %s", ticket)
+
+
+def is_group_update(app: web.Application, update: Update) -> bool:
+    chat = group_id(app)
+    if chat is None:
+        return False
+    message = update.callback_query.message if update.callback_query else update.message
+    return message is not None and message.chat.id == chat
+
+
+async def handle_group_update(app: web.Application, update: Update) -> None:
+    if update.callback_query is not None:
+        await _button(app, update.callback_query)
+    elif update.message is not None and update.message.reply_to_message is not None and update.message.text:
+        await _reply(app, update.message)
+    # Other chatter in the group is the officials' own business.
+
+
+def _actor(user: Optional[User]) -> str:
+    if user is None:
+        return "Telegram"
+    return f"{user.full_name} (Telegram {user.id})"
+
+
+async def _linked_official(app: web.Application, user: Optional[User]) -> Optional[Official]:
+    if user is None:
+        return None
+    async with app[DB].session() as session:
+        return await session.scalar(select(Official).where(Official.telegram_user_id == str(user.id),
+                                                           Official.active))
+
+
+async def _button(app: web.Application, query: CallbackQuery) -> None:
+    bot: Bot = app[TELEGRAM]
+    parts = (query.data or "").split(":")
+    if len(parts) < 3 or parts[0] != "of":
+        await bot.answer_callback_query(query.id)
+        return
+    verb, ticket = parts[1], parts[2]
+    actor = _actor(query.from_user)
+    try:
+        if verb == "take":
+            official = await _linked_official(app, query.from_user)
+            await workflow.act(app, ticket, "assign", actor, assignee_id=official.id if official else None,
+                               assignee_name=actor)
+            note = f"{query.from_user.full_name if query.from_user else 'Cán bộ'} đã nhận xử lý {ticket}."
+        elif verb == "fwd":
+            agencies = load_catalogue().locality.agencies
+            rows = [[InlineKeyboardButton(a["name"][:60], callback_data=f"of:to:{ticket}:{a['id']}")] for a in agencies]
+            await bot.answer_callback_query(query.id)
+            await bot.send_message(query.message.chat.id, f"Chuyển {ticket} đến cơ quan nào?",
+                                   reply_markup=InlineKeyboardMarkup(rows),
+                                   reply_to_message_id=query.message.message_id)
+            return
+        elif verb == "to" and len(parts) == 4:
+            done = await workflow.act(app, ticket, "forward", actor, agency=parts[3])
+            note = f"{ticket} đã chuyển đến {load_catalogue().locality.agency_name(done.agency)}."
+        elif verb == "done":
+            await workflow.act(app, ticket, "resolve", actor, text=await _last_reply(app, ticket))
+            note = f"{ticket} đã được đánh dấu xử lý xong; công dân đã được thông báo."
+        else:
+            await bot.answer_callback_query(query.id)
+            return
+    except workflow.Refused as refused:
+        await bot.answer_callback_query(query.id, text=str(refused), show_alert=True)
+        return
+    except LookupError:
+        await bot.answer_callback_query(query.id, text="Không tìm thấy phản ánh này.", show_alert=True)
+        return
+    await bot.answer_callback_query(query.id, text="Đã cập nhật.")
+    await say_in_group(app, note, ticket)
+
+
+async def _last_reply(app: web.Application, ticket: str) -> str:
+    """The result the citizen is told on "Đã xử lý": the officials' last reply, if any."""
+    from motcua.store.complaints import events_of
+
+    async with app[DB].session() as session:
+        c = await by_ticket(session, ticket)
+        events = await events_of(session, c.id) if c else []
+    replies = [e.detail for e in events if e.action == "replied"]
+    return replies[-1] if replies else RESOLVED_BY_TELEGRAM
+
+
+async def _reply(app: web.Application, message: Message) -> None:
+    """An official answered a post (or a note) about a ticket: relay the text to the citizen."""
+    replied = message.reply_to_message
+    match = TICKET.search(replied.text or "") if replied and replied.from_user and replied.from_user.is_bot else None
+    if match is None:
+        return
+    try:
+        await workflow.act(app, match.group(0).upper(), "reply", _actor(message.from_user), text=message.text)
+    except (workflow.Refused, LookupError):
+        return
+    await app[TELEGRAM].send_message(message.chat.id, "Đã gửi phản hồi đến công dân.",
+                                     reply_to_message_id=message.message_id)
+
+
+async def relay_citizen_message(app: web.Application, sender_id: str, text: str) -> None:
+    """A citizen wrote about their own ticket: the officials see it under the ticket's post."""
+    match = TICKET.search(text or "")
+    if match is None or group_id(app) is None:
+        return
+    ticket = match.group(0).upper()
+    async with app[DB].session() as session, session.begin():
+        c = await by_ticket(session, ticket)
+        if c is None or c.sender_id != sender_id:
+            return  # only the chat that filed it; anyone else learns nothing here
+        await record_event(session, c, "công dân", "citizen_message", text[:4000])
+    await say_in_group(app, f"Công dân nhắn thêm về {ticket}:\n{text[:3500]}", ticket)
+
+
+async def run(app: web.Application) -> None:
+    """Post new tickets every few seconds (they are filed by the action server)."""
+    interval = app[SETTINGS].officials_feed_seconds
+    while True:
+        try:
+            await post_new(app)
+        except Exception:
+            log.exception("officials' feed pass failed")
+        await asyncio.sleep(interval)

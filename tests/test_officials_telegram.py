@@ -1,0 +1,141 @@
+"""The officials' Telegram group against the fake Bot API: new tickets posted with buttons,
+take/forward/resolve from the group, officials' replies relayed to the citizen, and the
+citizen's later messages about the ticket posted back to the group."""
+import itertools
+import json
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot import officials_telegram
+from bot.app import create_app
+from bot.state import DB
+from conftest import make_settings
+from fake_telegram import group_callback, group_reply, text_update
+from motcua.catalogue import load_catalogue
+from motcua.store.complaints import by_ticket, events_of, file_complaint
+from test_telegram import SECRET, TOKEN, deliver, fake_tg  # noqa: F401 (fixture)
+
+GROUP = -1001234567890
+OFFICIAL = 555_001
+_chats = itertools.count(8_100_001)
+
+
+@pytest.fixture
+async def tg_officials(fake_tg, rasa_servers, tmp_path):  # noqa: F811
+    app = create_app(make_settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'store.db'}", rasa_url=rasa_servers["rasa_url"],
+        case_database_url=rasa_servers["case_database_url"], dossier_watch_seconds=0, escalation_check_seconds=0,
+        officials_feed_seconds=0, telegram_bot_token=TOKEN, telegram_webhook_secret=SECRET,
+        telegram_webhook_url="https://bot.example.invalid/telegram/webhook", telegram_api_base_url=fake_tg.base_url,
+        telegram_officials_chat_id=str(GROUP)))
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    yield client, fake_tg
+    await client.close()
+
+
+def replied_to(params) -> int:
+    """PTB 22 sends `reply_to_message_id` as the Bot API's `reply_parameters`."""
+    p = params["reply_parameters"]
+    return int((json.loads(p) if isinstance(p, str) else p)["message_id"])
+
+
+def markup(params) -> dict:
+    m = params.get("reply_markup")
+    return json.loads(m) if isinstance(m, str) else (m or {})
+
+
+async def test_a_ticket_goes_through_the_officials_group(tg_officials):
+    client, fake = tg_officials
+    app = client.server.app
+    citizen = next(_chats)
+    async with app[DB].session() as s, s.begin():
+        c = await file_complaint(s, load_catalogue().locality, sender_id=f"telegram:{citizen}",
+                                 content="Đèn đường thôn Đội Trường hỏng cả tháng nay", category="ha_tang_giao_thong",
+                                 place="thôn Đội Trường", name="Lê Thị Hạnh", phone="0905777888")
+        ticket = c.ticket
+
+    # Posted once, with the three buttons and without the phone number.
+    assert await officials_telegram.post_new(app) == 1
+    assert await officials_telegram.post_new(app) == 0
+    (post,) = fake.sent(GROUP)
+    assert ticket in post["text"] and "Đèn đường" in post["text"] and "0905777888" not in post["text"]
+    buttons = [b["text"] for b in markup(post)["inline_keyboard"][0]]
+    assert buttons == ["Nhận xử lý", "Chuyển", "Đã xử lý"]
+    async with app[DB].session() as s:
+        post_id = (await by_ticket(s, ticket)).officials_post_id
+    assert post_id > 0
+
+    # Nhận xử lý: in progress, audited with the official's Telegram name, the citizen told.
+    assert await deliver(client, group_callback(GROUP, OFFICIAL, f"of:take:{ticket}", post_id)) == 200
+    async with app[DB].session() as s:
+        c = await by_ticket(s, ticket)
+        events = await events_of(s, c.id)
+    assert c.status == "in_progress" and events[-1].action == "assigned" and "555001" in events[-1].actor
+    assert "phân công" in fake.sent(citizen)[-1]["text"]
+
+    # An official's reply to the post reaches the citizen.
+    reply = "Chiều nay tổ điện sẽ đến thay bóng đèn."
+    assert await deliver(client, group_reply(GROUP, OFFICIAL, reply, post_id, post["text"])) == 200
+    assert reply in fake.sent(citizen)[-1]["text"] and ticket in fake.sent(citizen)[-1]["text"]
+    assert fake.sent(GROUP)[-1]["text"] == "Đã gửi phản hồi đến công dân."
+
+    # The citizen writes about the ticket: the group sees it under the post (and the bot answers them).
+    before = len(fake.sent(citizen))
+    assert await deliver(client, text_update(citizen, f"Phản ánh {ticket} đến giờ vẫn chưa thấy ai đến")) == 200
+    note = fake.sent(GROUP)[-1]
+    assert note["text"].startswith(f"Công dân nhắn thêm về {ticket}") and replied_to(note) == post_id
+    assert len(fake.sent(citizen)) > before
+
+    # Ordinary chatter in the group is not answered by the bot.
+    group_messages = len(fake.sent(GROUP))
+    chatter = text_update(GROUP, "Anh em họp lúc 2 giờ nhé")
+    chatter["message"]["chat"]["type"] = "supergroup"
+    assert await deliver(client, chatter) == 200
+    assert len(fake.sent(GROUP)) == group_messages
+
+    # Đã xử lý: resolved with the last reply as the result, the citizen asked to rate.
+    assert await deliver(client, group_callback(GROUP, OFFICIAL, f"of:done:{ticket}", post_id)) == 200
+    async with app[DB].session() as s:
+        c = await by_ticket(s, ticket)
+    assert c.status == "resolved"
+    done = fake.sent(citizen)[-1]
+    assert "xử lý xong" in done["text"] and reply in done["text"]
+    assert [row[0]["text"] for row in markup(done)["inline_keyboard"]] == ["Rất hài lòng", "Hài lòng",
+                                                                          "Không hài lòng"]
+    # Pressing it again is refused politely (an alert on the button, nothing sent to the citizen).
+    sent = len(fake.sent(citizen))
+    await deliver(client, group_callback(GROUP, OFFICIAL, f"of:done:{ticket}", post_id))
+    answers = [p for m, p in fake.calls if m == "answerCallbackQuery"]
+    assert answers[-1].get("show_alert") in (True, "true", "True") and len(fake.sent(citizen)) == sent
+
+
+async def test_forward_from_the_group(tg_officials):
+    client, fake = tg_officials
+    app = client.server.app
+    async with app[DB].session() as s, s.begin():
+        c = await file_complaint(s, load_catalogue().locality, sender_id="web:fw1",
+                                 content="Tụ tập đua xe trái phép mỗi tối ở đường bờ đê", category="khac")
+        ticket = c.ticket
+    await officials_telegram.post_new(app)
+    await deliver(client, group_callback(GROUP, OFFICIAL, f"of:fwd:{ticket}"))
+    choices = [row[0]["callback_data"] for row in markup(fake.sent(GROUP)[-1])["inline_keyboard"]]
+    assert f"of:to:{ticket}:cong_an_xa" in choices
+    await deliver(client, group_callback(GROUP, OFFICIAL, f"of:to:{ticket}:cong_an_xa"))
+    async with app[DB].session() as s:
+        assert (await by_ticket(s, ticket)).agency == "cong_an_xa"
+    assert "Công an xã" in fake.sent(GROUP)[-1]["text"]
+
+
+async def test_a_stranger_mentioning_a_ticket_is_not_relayed(tg_officials):
+    client, fake = tg_officials
+    app = client.server.app
+    async with app[DB].session() as s, s.begin():
+        c = await file_complaint(s, load_catalogue().locality, sender_id="web:owner1",
+                                 content="Nước sinh hoạt có mùi lạ nhiều ngày", category="moi_truong")
+        ticket = c.ticket
+    await officials_telegram.post_new(app)
+    group_messages = len(fake.sent(GROUP))
+    await deliver(client, text_update(next(_chats), f"{ticket} là gì vậy"))
+    assert len(fake.sent(GROUP)) == group_messages

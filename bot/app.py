@@ -11,7 +11,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot import auth, dashboard, escalation, health, inbox, messages, open311
+from bot import auth, dashboard, escalation, health, inbox, messages, open311, outbox
 from bot.handlers import telegram, webchat, zalo, zalo_oa
 from bot.rasa_client import RasaClient
 from bot.state import CASES, DB, HTTP, RASA, SETTINGS
@@ -85,6 +85,8 @@ async def _resources(app: web.Application):
             background.append(asyncio.create_task(watch(app)))
         if settings.escalation_check_seconds > 0:
             background.append(asyncio.create_task(escalation.run(app)))
+        if settings.outbox_seconds > 0:
+            background.append(asyncio.create_task(outbox.run(app)))
         yield
         for task in background:
             task.cancel()

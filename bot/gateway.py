@@ -9,7 +9,7 @@ from typing import Awaitable, Callable, Optional
 
 from aiohttp import web
 
-from bot import messages, officials_telegram
+from bot import messages, officials_telegram, outbox
 from bot.rasa_client import RasaUnavailable, Reply
 from bot.state import DB, RASA, SETTINGS
 from motcua.store.conversations import record_message
@@ -63,7 +63,8 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
     try:
         async with db.session() as session, session.begin():
             for reply in replies:
-                await record_message(session, channel, chat_id, "out", reply.text, reply.buttons)
+                stored = await record_message(session, channel, chat_id, "out", reply.text, reply.buttons)
+                reply.message_id = stored.id if stored is not None else None
     except Exception:
         log.exception("could not store the replies of a %s message", channel)
     try:  # a citizen writing about their ticket: the officials' group sees it
@@ -76,15 +77,22 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
 async def answer(app: web.Application, channel: str, chat_id: str, text: str,
                  send: Callable[[Reply], Awaitable[None]]) -> None:
     """converse() for channels with an inbox: replies are sent with `send`; when Rasa is down the
-    citizen is asked once to wait, and Deferred tells the inbox to try the update again."""
+    citizen is asked once to wait, and Deferred tells the inbox to try the update again. A reply
+    the platform would not take (after the channel's own retries) goes to the outbox, with the
+    ones after it so their order holds."""
     try:
         replies = await converse(app, channel, chat_id, text)
     except Deferred as wait:
         if wait.notify:
             await send(wait.reply)
         raise
-    for reply in replies:
-        await send(reply)
+    for i, reply in enumerate(replies):
+        try:
+            await send(reply)
+        except Exception as exc:
+            log.warning("a %s reply could not be sent (%s); it goes to the outbox", channel, exc)
+            await outbox.defer(app, [r.message_id for r in replies[i:] if r.message_id])
+            return
 
 
 def require_secret(request: web.Request, header: str, expected: Optional[str]) -> None:

@@ -8,6 +8,7 @@ from typing import Optional, Sequence
 
 from aiohttp import web
 
+from bot import outbox
 from bot.rasa_client import Reply
 from bot.state import DB, TELEGRAM
 from motcua.store.conversations import record_message
@@ -27,8 +28,8 @@ async def tell_citizen(app: web.Application, sender_id: str, text: str,
         message = await record_message(session, channel, chat_id, "out", text, buttons, push=True)
         if not allowed:
             message.delivery = "outside_window"
-    if allowed:
-        await push(app, channel, chat_id, Reply(text, list(buttons or [])))
+    if allowed and not await push(app, channel, chat_id, Reply(text, list(buttons or []))):
+        await outbox.defer(app, [message.id])
     return allowed
 
 
@@ -41,16 +42,24 @@ async def may_push(app: web.Application, channel: str, chat_id: str) -> bool:
     return True
 
 
-async def push(app: web.Application, channel: str, chat_id: str, reply: Reply) -> None:
-    """Deliver a message on channels that can receive one unasked (the web chat polls instead)."""
+async def deliver(app: web.Application, channel: str, chat_id: str, reply: Reply) -> None:
+    """Send on channels that can receive a message unasked (the web chat polls instead); raises
+    when the platform refuses after the channel's own retries."""
     from bot.handlers import telegram, zalo, zalo_oa
 
+    if channel == "telegram" and TELEGRAM in app:
+        await telegram.send(app, int(chat_id), reply)
+    elif channel == "zalo" and zalo.BOT in app:
+        await zalo.send(app, chat_id, reply)
+    elif channel == "zalo_oa" and zalo_oa.OA in app:
+        await zalo_oa.send(app, chat_id, reply)
+
+
+async def push(app: web.Application, channel: str, chat_id: str, reply: Reply) -> bool:
+    """deliver(), reporting failure instead of raising: one chat's failure must not stop others."""
     try:
-        if channel == "telegram" and TELEGRAM in app:
-            await telegram.send(app, int(chat_id), reply)
-        elif channel == "zalo" and zalo.BOT in app:
-            await zalo.send(app, chat_id, reply)
-        elif channel == "zalo_oa" and zalo_oa.OA in app:
-            await zalo_oa.send(app, chat_id, reply)
-    except Exception:  # stored already; one chat's failure must not stop the others
-        log.exception("could not push a message to a %s chat", channel)
+        await deliver(app, channel, chat_id, reply)
+        return True
+    except Exception as exc:
+        log.warning("could not push a message to a %s chat (%s)", channel, exc)
+        return False

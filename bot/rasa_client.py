@@ -19,6 +19,8 @@ class Reply:
     image: Optional[str] = None
     # Channel hints from the domain's `custom` responses, e.g. {"request_contact": true}.
     custom: dict[str, Any] = field(default_factory=dict)
+    # The stored outgoing message (set by the gateway), so a failed send can go to the outbox.
+    message_id: Optional[int] = None
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"text": self.text}

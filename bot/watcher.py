@@ -7,6 +7,7 @@ import logging
 
 from aiohttp import web
 
+from bot import outbox
 from bot.notify import may_push, push
 from bot.rasa_client import Reply
 from bot.state import CASES, DB, SETTINGS
@@ -50,8 +51,10 @@ async def check_once(app: web.Application) -> int:
                 if not allowed:
                     message.delivery = "outside_window"
             if allowed:
-                await push(app, channel, chat_id, Reply(text, buttons))
-                sent += 1
+                if await push(app, channel, chat_id, Reply(text, buttons)):
+                    sent += 1
+                else:
+                    await outbox.defer(app, [message.id])
 
 
 async def watch(app: web.Application) -> None:

@@ -56,6 +56,8 @@ class Settings:
     escalation_check_seconds: float = 300.0
     # How often new tickets are posted to the officials' Telegram group (0: never).
     officials_feed_seconds: float = 5.0
+    # How often replies a platform refused are sent again (0: never).
+    outbox_seconds: float = 15.0
     # Keys that may file complaints through Open311 (POST /open311/v2/requests.json); none: nobody.
     open311_api_keys: tuple[str, ...] = field(default=(), repr=False)
 
@@ -93,6 +95,7 @@ class Settings:
             dossier_watch_seconds=float(env.get("DOSSIER_WATCH_SECONDS", d.dossier_watch_seconds)),
             escalation_check_seconds=float(env.get("ESCALATION_CHECK_SECONDS", d.escalation_check_seconds)),
             officials_feed_seconds=float(env.get("OFFICIALS_FEED_SECONDS", d.officials_feed_seconds)),
+            outbox_seconds=float(env.get("OUTBOX_SECONDS", d.outbox_seconds)),
             open311_api_keys=tuple(k.strip() for k in env.get("OPEN311_API_KEYS", "").split(",") if k.strip()),
         )
 

@@ -13,6 +13,7 @@ class FakeTelegram:
         self.token = token
         self.calls: list[tuple[str, dict]] = []
         self.rate_limit_next = 0  # how many coming sendMessage calls get a 429
+        self.fail_next = 0  # how many coming sendMessage calls get a 502 (Telegram having trouble)
         self._ids = itertools.count(1000)
         self.app = web.Application()
         self.app.router.add_post("/bot{token}/{method}", self.handle)
@@ -37,6 +38,10 @@ class FakeTelegram:
             self.calls.append(("sendMessage:429", params))
             return web.json_response({"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
                                       "parameters": {"retry_after": 1}}, status=429)
+        if method == "sendMessage" and self.fail_next > 0:
+            self.fail_next -= 1
+            self.calls.append(("sendMessage:502", params))
+            return web.json_response({"ok": False, "error_code": 502, "description": "Bad Gateway"}, status=502)
         self.calls.append((method, params))
         if method == "sendMessage":
             message = {"message_id": next(self._ids), "date": int(time.time()),

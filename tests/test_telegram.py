@@ -32,7 +32,7 @@ async def fake_tg():
 async def start_gateway(fake, rasa_servers, database_url=None):
     app = create_app(make_settings(
         database_url=database_url or rasa_servers["database_url"], rasa_url=rasa_servers["rasa_url"],
-        case_database_url=rasa_servers["case_database_url"], dossier_watch_seconds=0,
+        case_database_url=rasa_servers["case_database_url"], dossier_watch_seconds=0, outbox_seconds=0,
         telegram_bot_token=TOKEN, telegram_webhook_secret=SECRET,
         telegram_webhook_url="https://bot.example.invalid/telegram/webhook", telegram_api_base_url=fake.base_url))
     client = TestClient(TestServer(app))
@@ -218,3 +218,30 @@ async def test_the_phone_can_be_shared_with_telegrams_contact_button(tg):
     update["message"]["contact"] = {"phone_number": "+84905001111", "first_name": "An", "user_id": chat}
     await deliver(client, update)
     assert fake.sent(chat)[-1]["text"].startswith("Hồ sơ 000.00.24.H08-261101-0001")
+
+
+async def test_a_reply_telegram_refuses_goes_to_the_outbox_and_is_sent_later(tg, rasa_servers):
+    from sqlalchemy import select
+
+    from bot import outbox
+    from motcua.store.models import Conversation, Message
+
+    client, fake = tg
+    chat = next(_chats)
+    fake.fail_next = 1000  # Telegram answers 502 for a while
+    assert await deliver(client, text_update(chat, "/start")) == 200
+    assert fake.sent(chat) == []
+    db = Database(rasa_servers["database_url"])
+    query = (select(Message.delivery).join(Conversation)
+             .where(Conversation.chat_id == str(chat), Message.direction == "out"))
+    async with db.session() as s:
+        assert (await s.scalars(query)).all() == ["retry"]
+    app = client.server.app
+    assert await outbox.flush_once(app) == 0  # still refused: kept for the next pass
+    fake.fail_next = 0
+    assert await outbox.flush_once(app) == 1
+    assert fake.sent(chat)[0]["text"].startswith("Xin chào anh/chị")
+    assert await outbox.flush_once(app) == 0  # sent once
+    async with db.session() as s:
+        assert (await s.scalars(query)).all() == ["sent"]
+    await db.dispose()

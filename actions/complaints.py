@@ -1,9 +1,12 @@
 """Feedback and complaints (phản ánh, kiến nghị): a form, a ticket committed before it is shown,
-routing and deadline from the locality data, and status by ticket for the chat that filed it."""
+routing and deadline from the locality data, and status by ticket: to the chat that filed it, or to
+another chat after the last 4 digits of the complaint's phone (throttled like dossier lookups)."""
 from __future__ import annotations
 
+import hmac
 import logging
 import re
+from datetime import datetime
 from typing import Any, Optional
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -11,11 +14,14 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import resources
+from actions.dossiers import last4
 from motcua.cases_import import VIETNAM, normalize_phone
 from motcua.catalogue import load_catalogue
 from motcua.dossier_text import hotline
 from motcua.store.cases import as_utc
 from motcua.store.complaints import STATUS_LABELS, by_ticket, file_complaint, is_late, route
+from motcua.store.lookups import MAX_FAILURES, failures_left, locked_until, record_lookup
+from motcua.store.models import Complaint
 from nlu.text import fold
 
 log = logging.getLogger(__name__)
@@ -25,7 +31,7 @@ SLOTS = ("complaint_content", "complaint_category", "complaint_place", "complain
 SKIPPED = "-"  # what an optional slot holds when the citizen chose "Bỏ qua"
 MIN_CONTENT_CHARS, MIN_CONTENT_WORDS, MAX_CONTENT_CHARS = 20, 4, 2000
 MOBILE = re.compile(r"^0[35789]\d{8}$")
-TICKET = re.compile(r"PA-?\d{4}-?\d{6}", re.IGNORECASE)
+TICKET = re.compile(r"PA[-\s]?\d{4}[-\s]?\d{6}", re.IGNORECASE)
 SKIP_BUTTON = {"title": "Bỏ qua", "payload": "/deny"}
 
 
@@ -156,35 +162,122 @@ class ActionSubmitComplaint(Action):
         return reset
 
 
+# --- status by ticket ------------------------------------------------------------------------------
+# The chat that filed a complaint sees it at once. Any other chat must give the last 4 digits of the
+# phone on the complaint; an unknown ticket, wrong digits and an anonymous complaint (no phone) asked
+# from another chat all get the same reply, and failures are throttled with the dossier lookups' audit
+# (motcua/store/lookups.py: one budget of failed verifications per chat).
+
+STATUS_FAILED = ("Mã phản ánh hoặc 4 số cuối điện thoại chưa khớp với dữ liệu. Anh/chị vui lòng kiểm tra lại mã "
+                 "đã nhận khi gửi phản ánh rồi thử lại (còn {left} lần thử). Phản ánh gửi không để lại số điện "
+                 "thoại chỉ xem được tình trạng trên chính kênh trò chuyện đã dùng để gửi.")
+STATUS_LOCKED = ("Anh/chị đã nhập sai {n} lần trong một giờ. Để bảo vệ thông tin của người gửi, chức năng tra cứu "
+                 "tạm khóa đến {until}. Nếu cần gấp, anh/chị vui lòng gọi đường dây nóng {hotline}.")
+STATUS_UNAVAILABLE = ("Hiện tôi chưa tra cứu được phản ánh. Anh/chị vui lòng thử lại sau ít phút hoặc gọi đường dây "
+                      "nóng {hotline}.")
+TICKET_VERIFIED = "ticket_verified"  # audit outcome; "verified" stays for dossiers (subscriptions read it)
+
+
+def find_ticket(text: str) -> Optional[str]:
+    """PA-YYYY-NNNNNN from any spelling inside a sentence ("pa 2026 000123", "PA2026000123")."""
+    match = TICKET.search(text or "")
+    if not match:
+        return None
+    digits = re.sub(r"\D", "", match.group(0))
+    return f"PA-{digits[:4]}-{digits[4:]}"
+
+
+def _locked_text(until: datetime) -> str:
+    return STATUS_LOCKED.format(n=MAX_FAILURES, until=until.astimezone(VIETNAM).strftime("%H:%M ngày %d/%m/%Y"),
+                                hotline=hotline())
+
+
+def _phone_matches(complaint: Complaint, digits: str) -> bool:
+    phone = re.sub(r"\D", "", complaint.phone or "")
+    return len(phone) >= 4 and len(digits) == 4 and hmac.compare_digest(phone[-4:].encode(), digits.encode())
+
+
+class ValidateComplaintStatusForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_complaint_status_form"
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: dict) -> list[str]:
+        ticket = find_ticket(str(tracker.get_slot("complaint_ticket") or ""))
+        if ticket is None:
+            return domain_slots  # the ticket first
+        try:
+            db = await resources.store()
+            async with db.session() as session:
+                complaint = await by_ticket(session, ticket)
+                if complaint is not None and complaint.sender_id == tracker.sender_id:
+                    return ["complaint_ticket"]  # the filing chat needs no proof
+                if await locked_until(session, tracker.sender_id):
+                    return []  # asked nothing more: the status action explains the lock
+        except Exception:  # store down: end the form; the status action says it cannot check now
+            log.exception("could not prepare a complaint status lookup")
+            return ["complaint_ticket"]
+        return domain_slots
+
+    async def validate_complaint_ticket(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                        domain: dict) -> dict[str, Any]:
+        ticket = find_ticket(str(value or "")) or find_ticket(tracker.latest_message.get("text") or "")
+        if ticket is None:
+            dispatcher.utter_message(response="utter_complaint_ticket_invalid")
+            return {"complaint_ticket": None}
+        return {"complaint_ticket": ticket}
+
+    async def validate_phone_last4(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                   domain: dict) -> dict[str, Any]:
+        digits = last4(str(value or ""))
+        if digits is None or not digits.isascii():
+            dispatcher.utter_message(response="utter_phone_last4_invalid")
+            return {"phone_last4": None}
+        return {"phone_last4": digits}
+
+
 class ActionComplaintStatus(Action):
-    """Details only to the chat that filed the complaint; anyone else gets the same refusal."""
+    """Shows a complaint to the chat that filed it, or to another chat whose phone digits match;
+    otherwise the same neutral reply whether the ticket exists or not. Audits every check by
+    another chat, and refuses a locked chat."""
 
     def name(self) -> str:
         return "action_complaint_status"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        typed = next((str(e.get("value")) for e in tracker.latest_message.get("entities", [])
-                      if e.get("entity") == "ticket_id"), None) or tracker.latest_message.get("text") or ""
-        match = TICKET.search(typed)
-        if not match:
-            dispatcher.utter_message(response="utter_ask_ticket_id")
-            return []
-        digits = re.sub(r"\D", "", match.group(0))
-        ticket = f"PA-{digits[:4]}-{digits[4:]}"
+        reset = [SlotSet("complaint_ticket", None), SlotSet("phone_last4", None)]
+        sender = tracker.sender_id
+        ticket = find_ticket(str(tracker.get_slot("complaint_ticket") or ""))
+        if ticket is None:
+            dispatcher.utter_message(response="utter_ask_complaint_ticket")
+            return reset
+        digits = str(tracker.get_slot("phone_last4") or "")
         try:
             db = await resources.store()
-            async with db.session() as session:
+            async with db.session() as session, session.begin():
                 complaint = await by_ticket(session, ticket)
+                owner = complaint is not None and complaint.sender_id == sender
+                if not owner:
+                    until = await locked_until(session, sender)
+                    if until:
+                        await record_lookup(session, sender, ticket, "locked")
+                        dispatcher.utter_message(text=_locked_text(until))
+                        return reset
+                    if not digits:  # the form ended without asking (the store was down then)
+                        dispatcher.utter_message(text=STATUS_UNAVAILABLE.format(hotline=hotline()))
+                        return reset
+                    verified = complaint is not None and _phone_matches(complaint, digits)
+                    await record_lookup(session, sender, ticket, TICKET_VERIFIED if verified else "failed")
+                    if not verified:
+                        await session.flush()
+                        until = await locked_until(session, sender)
+                        left = await failures_left(session, sender)
+                        dispatcher.utter_message(text=_locked_text(until) if until else STATUS_FAILED.format(left=left))
+                        return reset
         except Exception:
             log.exception("complaint status unavailable")
-            dispatcher.utter_message(text=f"Hiện tôi chưa tra cứu được phản ánh. Anh/chị vui lòng thử lại sau ít phút "
-                                          f"hoặc gọi đường dây nóng {hotline()}.")
-            return []
-        if complaint is None or complaint.sender_id != tracker.sender_id:
-            dispatcher.utter_message(text=(
-                f"Tôi chỉ cung cấp tình trạng phản ánh {ticket} cho chính người đã gửi, trên cùng kênh trò chuyện đã "
-                f"gửi. Nếu anh/chị đã gửi từ kênh khác, vui lòng hỏi tại kênh đó hoặc gọi đường dây nóng {hotline()}."))
-            return []
+            dispatcher.utter_message(text=STATUS_UNAVAILABLE.format(hotline=hotline()))
+            return reset
         r = route(load_catalogue().locality, complaint.category)
         lines = [f"Phản ánh {complaint.ticket}", f"Tình trạng: {STATUS_LABELS.get(complaint.status, complaint.status)}",
                  f"Cơ quan xử lý: {r.agency_name}",
@@ -193,4 +286,4 @@ class ActionComplaintStatus(Action):
             lines.append("Phản ánh đã quá thời hạn trả lời. Chúng tôi thành thật xin lỗi anh/chị; anh/chị có thể gọi "
                          f"đường dây nóng {hotline()} để được hỗ trợ.")
         dispatcher.utter_message(text="\n".join(lines))
-        return []
+        return reset

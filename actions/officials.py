@@ -1,11 +1,21 @@
-"""Reaching a person. Handoff to an official in the chat is not built yet (issue 7), so the bot
-says so plainly and gives the ways that work today: the hotline in office hours, the office."""
+"""Reaching a person: in office hours the conversation is handed to officials (the dashboard and
+their Telegram group answer; the bot stays silent until it ends); outside them, the bot says so
+plainly and gives the hotline and the office."""
 from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions import resources
 from motcua.catalogue import load_catalogue
+from motcua.store import handoffs
+from motcua.workdays import within_hours
+
+log = logging.getLogger(__name__)
+COMPLAINT_BUTTON = [{"title": "Gửi phản ánh, kiến nghị", "payload": "/submit_complaint"}]
 
 
 class ActionTalkToOfficial(Action):
@@ -16,9 +26,22 @@ class ActionTalkToOfficial(Action):
         loc = load_catalogue().locality
         office = loc.office
         hours = "; ".join(office.get("hours") or [])
+        if within_hours(datetime.now(timezone.utc), resources.settings().handoff_hours):
+            try:
+                db = await resources.store()
+                async with db.session() as session, session.begin():
+                    await handoffs.start(session, tracker.sender_id)
+            except Exception:
+                log.exception("could not hand a conversation to officials")
+            else:
+                dispatcher.utter_message(text=(
+                    "Tôi đã chuyển cuộc trò chuyện đến cán bộ. Anh/chị vui lòng nhắn nội dung cần trao đổi, cán bộ "
+                    "sẽ trả lời ngay tại đây. Khi muốn quay lại trò chuyện với trợ lý ảo, anh/chị nhắn "
+                    "\"kết thúc\"."))
+                return []
         dispatcher.utter_message(
-            text=(f"Hiện cán bộ chưa trả lời trực tiếp qua kênh trò chuyện này. Anh/chị có thể gọi đường dây nóng "
-                  f"{loc.hotline} hoặc đến {office.get('name', 'bộ phận một cửa')} trong giờ làm việc ({hours}). "
+            text=(f"Hiện ngoài giờ cán bộ trực trò chuyện. Anh/chị có thể gọi đường dây nóng {loc.hotline} "
+                  f"hoặc đến {office.get('name', 'bộ phận một cửa')} trong giờ làm việc ({hours}). "
                   "Nếu là việc cần cơ quan xem xét, anh/chị gửi phản ánh để có mã theo dõi và thời hạn trả lời."),
-            buttons=[{"title": "Gửi phản ánh, kiến nghị", "payload": "/submit_complaint"}])
+            buttons=COMPLAINT_BUTTON)
         return []

@@ -8,6 +8,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from actions.ratings import helpful_buttons
 from motcua.catalogue import ASPECT_TITLES, ASPECTS, TOPICS, Catalogue, Locality, Procedure, load_catalogue
 
 TELEGRAM_LIMIT = 4096
@@ -15,6 +16,8 @@ TELEGRAM_LIMIT = 4096
 SURE_MATCH = 88
 # Below this, a guess is not worth offering.
 SUGGEST_MATCH = 60
+# Asked at the end of an aspect answer, with the Có / Không buttons of actions.ratings.helpful_buttons.
+HELPFUL_QUESTION = "\n\nThông tin có hữu ích không?"
 
 
 def _fill(text: str, locality: Locality) -> str:
@@ -137,12 +140,19 @@ class ActionAnswerProcedure(Action):
                 )
             return []
 
+        events = [SlotSet("procedure", procedure.id)]
         if aspect:
-            dispatcher.utter_message(text=render_aspect(procedure, aspect, loc),
-                                     buttons=aspect_buttons(procedure, skip=aspect))
+            text, buttons = render_aspect(procedure, aspect, loc), aspect_buttons(procedure, skip=aspect)
+            asked = list(tracker.get_slot("rating_asked") or [])
+            if procedure.id not in asked:
+                # Once per procedure per conversation, inside the answer itself (never a turn of its own).
+                text = _fit(text, TELEGRAM_LIMIT - len(HELPFUL_QUESTION)) + HELPFUL_QUESTION
+                buttons += helpful_buttons(procedure.id)
+                events.append(SlotSet("rating_asked", asked + [procedure.id]))
+            dispatcher.utter_message(text=text, buttons=buttons)
         else:
             dispatcher.utter_message(text=render_card(procedure, loc), buttons=aspect_buttons(procedure))
-        return [SlotSet("procedure", procedure.id)]
+        return events
 
     @staticmethod
     def _list_topic(dispatcher: CollectingDispatcher, catalogue: Catalogue, topic: str, aspect: Optional[str]) -> None:

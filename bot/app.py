@@ -11,7 +11,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot import auth, dashboard, escalation, health, inbox, messages, open311, outbox
+from bot import auth, dashboard, escalation, handoff, health, inbox, messages, open311, outbox
 from bot.handlers import telegram, webchat, zalo, zalo_oa
 from bot.rasa_client import RasaClient
 from bot.state import CASES, DB, HTTP, RASA, SETTINGS
@@ -47,6 +47,9 @@ ROUTES = [
     web.get("/officials/complaints/{ticket}", dashboard.complaint_detail),
     web.post("/officials/complaints/{ticket}/{action}", dashboard.complaint_action),
     web.get("/officials/reports", dashboard.reports),
+    web.get("/officials/handoffs", dashboard.handoff_list),
+    web.get("/officials/handoffs/{id:\\d+}", dashboard.handoff_detail),
+    web.post("/officials/handoffs/{id:\\d+}/{action}", dashboard.handoff_action),
     web.get("/officials/accounts", dashboard.accounts),
     web.post("/officials/accounts", dashboard.create_account),
 ]
@@ -87,6 +90,8 @@ async def _resources(app: web.Application):
             background.append(asyncio.create_task(escalation.run(app)))
         if settings.outbox_seconds > 0:
             background.append(asyncio.create_task(outbox.run(app)))
+        if settings.officials_feed_seconds > 0:  # handoffs: posted to the group, timed out
+            background.append(asyncio.create_task(handoff.run(app)))
         yield
         for task in background:
             task.cancel()

@@ -12,7 +12,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import select
 
-from bot import charts
+from bot import charts, handoff
 from bot import complaint_workflow as workflow
 from bot.auth import require
 from bot.state import DB
@@ -21,7 +21,8 @@ from motcua.store import complaints as store
 from motcua.store import reports as reports_store
 from motcua.store.cases import as_utc
 from motcua.store.conversations import recent_messages
-from motcua.store.models import Complaint, Official
+from motcua.store import handoffs as handoff_store
+from motcua.store.models import Complaint, Handoff, Official
 from motcua.store.officials import ROLE_LABELS, ROLES, create_official, officials_of
 
 log = logging.getLogger(__name__)
@@ -180,3 +181,40 @@ async def reports(request: web.Request) -> dict:
     return _context(request, volume_chart=volume_chart, on_time_chart=on_time_chart, on_time_rows=on_time_rows,
                     satisfaction_chart=satisfaction_chart, month_chart=month_chart, by_agency=by_agency,
                     levels=LEVELS, has_ratings=bool(satisfaction), has_complaints=bool(volume))
+
+
+# --- handoffs: officials talking with citizens ----------------------------------------------------
+
+@require()
+@aiohttp_jinja2.template("handoffs.html")
+async def handoff_list(request: web.Request) -> dict:
+    async with request.app[DB].session() as session:
+        rows = await handoff_store.list_open(session)
+    return _context(request, handoffs=rows)
+
+
+@require()
+@aiohttp_jinja2.template("handoff.html")
+async def handoff_detail(request: web.Request) -> dict:
+    async with request.app[DB].session() as session:
+        h = await session.get(Handoff, int(request.match_info["id"]))
+        if h is None:
+            raise web.HTTPNotFound(text="Không tìm thấy cuộc trò chuyện này.")
+        channel, _, chat_id = h.sender_id.partition(":")
+        conversation = await recent_messages(session, channel, chat_id, limit=100)
+    return _context(request, h=h, channel=channel, conversation=conversation, done=request.query.get("done"))
+
+
+@require()
+async def handoff_action(request: web.Request) -> web.StreamResponse:
+    handoff_id, action, official = int(request.match_info["id"]), request.match_info["action"], request["official"]
+    form = await request.post()
+    if action == "send":
+        text = _text(form, "text")
+        if not await handoff.official_says(request.app, handoff_id, official.full_name, text):
+            raise web.HTTPBadRequest(text="Cuộc trò chuyện đã kết thúc.")
+    elif action == "end":
+        await handoff.end(request.app, handoff_id, f"{official.full_name} ({official.username})")
+    else:
+        raise web.HTTPNotFound()
+    raise web.HTTPFound(f"/officials/handoffs/{handoff_id}?done={action}")

@@ -9,7 +9,7 @@ from typing import Awaitable, Callable, Optional
 
 from aiohttp import web
 
-from bot import messages, officials_telegram, outbox
+from bot import handoff, messages, officials_telegram, outbox
 from bot.rasa_client import RasaUnavailable, Reply
 from bot.state import DB, RASA, SETTINGS
 from motcua.store.conversations import record_message
@@ -47,7 +47,10 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
         log.exception("could not store an incoming %s message", channel)
         return [Reply(messages.BUSY)]
 
-    if len(text) > settings.max_message_chars:
+    handed_off = await handoff.intercept(app, f"{channel}:{chat_id}", text)
+    if handed_off is not None:
+        replies = handed_off
+    elif len(text) > settings.max_message_chars:
         replies = [Reply(messages.TOO_LONG.format(limit=settings.max_message_chars))]
     elif not normalize(text):  # only emoji or punctuation: nothing for the model to read
         replies = [Reply(messages.NO_WORDS)]

@@ -40,3 +40,11 @@ COMPLAINT_REOPENED = "Phản ánh {ticket} được mở lại để tiếp tụ
 COMPLAINT_FORWARDED = "Phản ánh {ticket} đã được chuyển đến {agency} là cơ quan có thẩm quyền xử lý."
 COMPLAINT_ESCALATED = ("Phản ánh {ticket} đã quá hạn xử lý. Hệ thống đã chuyển lên {agency} để chỉ đạo, "
                        "đôn đốc. Thành thật xin lỗi anh/chị vì sự chậm trễ.")
+
+# Handoff to officials.
+HANDOFF_OFFICIAL_SAYS = "Cán bộ {name}: {text}"
+HANDOFF_ENDED_BY_CITIZEN = "Đã kết thúc trò chuyện với cán bộ. Tôi (trợ lý ảo) tiếp tục hỗ trợ anh/chị."
+HANDOFF_ENDED_BY_OFFICIAL = ("Cán bộ đã kết thúc cuộc trò chuyện. Cảm ơn anh/chị. Tôi (trợ lý ảo) tiếp tục hỗ trợ "
+                             "anh/chị nếu cần.")
+HANDOFF_TIMED_OUT = ("Cuộc trò chuyện với cán bộ đã kết thúc do lâu không có trao đổi. Tôi (trợ lý ảo) tiếp tục hỗ trợ "
+                     "anh/chị; nếu cần cán bộ, anh/chị nhắn \"gặp cán bộ\" hoặc gửi phản ánh để được trả lời.")

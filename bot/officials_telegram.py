@@ -17,11 +17,12 @@ from sqlalchemy import select, update
 from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 
 from bot import complaint_workflow as workflow
+from bot import handoff
 from bot.state import DB, SETTINGS, TELEGRAM
 from motcua.catalogue import load_catalogue
 from motcua.store.cases import as_utc
 from motcua.store.complaints import OPEN_STATUSES, by_ticket, record_event
-from motcua.store.models import Complaint, Official
+from motcua.store.models import Complaint, Handoff, Official
 from motcua.workdays import VIETNAM
 
 log = logging.getLogger(__name__)
@@ -74,27 +75,67 @@ async def post_new(app: web.Application, now: Optional[datetime] = None) -> int:
                                     Complaint.status.in_(OPEN_STATUSES)).order_by(Complaint.id).limit(50))).all())
     posted = 0
     for c in pending:
-        if not await _set_post(app, c.id, POSTING, expect=None):
-            continue
-        try:
-            message = await app[TELEGRAM].send_message(chat, post_text(c), reply_markup=keyboard(c.ticket))
-        except Exception:
-            log.exception("could not post %s to the officials' group", c.ticket)
-            await _set_post(app, c.id, None, expect=POSTING)
-            continue
-        await _set_post(app, c.id, message.message_id, expect=POSTING)
-        posted += 1
+        posted += await _post_once(app, Complaint, c.id, post_text(c), keyboard(c.ticket))
     return posted
 
 
-async def _set_post(app: web.Application, complaint_id: int, value: Optional[int], expect: Optional[int]) -> bool:
-    column = Complaint.officials_post_id
+async def _post_once(app: web.Application, model, row_id: int, text: str, markup: InlineKeyboardMarkup) -> int:
+    """Post about a ticket or handoff once: the row is claimed first (compare-and-set), so with
+    several gateways it is posted once; a failed post is released for the next pass."""
+    if not await _set_post(app, model, row_id, POSTING, expect=None):
+        return 0
+    try:
+        message = await app[TELEGRAM].send_message(group_id(app), text, reply_markup=markup)
+    except Exception:
+        log.exception("could not post to the officials' group")
+        await _set_post(app, model, row_id, None, expect=POSTING)
+        return 0
+    await _set_post(app, model, row_id, message.message_id, expect=POSTING)
+    return 1
+
+
+async def _set_post(app: web.Application, model, row_id: int, value: Optional[int], expect: Optional[int]) -> bool:
+    column = model.officials_post_id
     async with app[DB].session() as session, session.begin():
         result = await session.execute(
-            update(Complaint).where(Complaint.id == complaint_id,
-                                    column.is_(None) if expect is None else column == expect)
+            update(model).where(model.id == row_id, column.is_(None) if expect is None else column == expect)
             .values(officials_post_id=value))
         return result.rowcount == 1
+
+
+# --- handoffs: a citizen talking with officials through the group ---------------------------------
+
+HANDOFF_TAG = re.compile(r"#H(\d+)\b")
+
+
+async def post_new_handoffs(app: web.Application) -> int:
+    if group_id(app) is None:
+        return 0
+    async with app[DB].session() as session:
+        waiting = list((await session.scalars(select(Handoff).where(Handoff.status.in_(("waiting", "active")),
+                                                                    Handoff.officials_post_id.is_(None)))).all())
+    posted = 0
+    for h in waiting:
+        channel = h.sender_id.partition(":")[0]
+        text = (f"#H{h.id} Công dân cần trao đổi với cán bộ (kênh {channel}).\n"
+                "Trả lời tin nhắn này (hoặc các tin #H của cuộc trò chuyện) để nhắn cho công dân.")
+        markup = InlineKeyboardMarkup([[InlineKeyboardButton("Kết thúc trò chuyện", callback_data=f"ho:end:{h.id}")]])
+        posted += await _post_once(app, Handoff, h.id, text, markup)
+    return posted
+
+
+async def handoff_note(app: web.Application, handoff_id: int, text: str) -> None:
+    """A line of a handed-off conversation in the group, under its post and tagged #H<id>."""
+    chat = group_id(app)
+    if chat is None:
+        return
+    async with app[DB].session() as session:
+        h = await session.get(Handoff, handoff_id)
+    reply_to = h.officials_post_id if h is not None and h.officials_post_id and h.officials_post_id > 0 else None
+    try:
+        await app[TELEGRAM].send_message(chat, f"#H{handoff_id} {text}", reply_to_message_id=reply_to)
+    except Exception:
+        log.exception("could not write to the officials' group about handoff %s", handoff_id)
 
 
 async def say_in_group(app: web.Application, text: str, ticket: str) -> None:
@@ -144,11 +185,18 @@ async def _linked_official(app: web.Application, user: Optional[User]) -> Option
 async def _button(app: web.Application, query: CallbackQuery) -> None:
     bot: Bot = app[TELEGRAM]
     parts = (query.data or "").split(":")
-    if len(parts) < 3 or parts[0] != "of":
+    if len(parts) < 3 or parts[0] not in ("of", "ho"):
         await bot.answer_callback_query(query.id)
         return
     verb, ticket = parts[1], parts[2]
     actor = _actor(query.from_user)
+    if parts[0] == "ho":
+        ended = verb == "end" and ticket.isdigit() and await handoff.end(app, int(ticket), actor)
+        await bot.answer_callback_query(query.id, text="Đã kết thúc." if ended else "Cuộc trò chuyện đã kết thúc.")
+        if ended:
+            await handoff_note(app, int(ticket), f"{query.from_user.full_name if query.from_user else 'Cán bộ'} "
+                                                 "đã kết thúc cuộc trò chuyện.")
+        return
     try:
         if verb == "take":
             official = await _linked_official(app, query.from_user)
@@ -194,9 +242,18 @@ async def _last_reply(app: web.Application, ticket: str) -> str:
 
 
 async def _reply(app: web.Application, message: Message) -> None:
-    """An official answered a post (or a note) about a ticket: relay the text to the citizen."""
+    """An official answered a post (or a note) about a ticket or a handoff: relay it to the citizen."""
     replied = message.reply_to_message
-    match = TICKET.search(replied.text or "") if replied and replied.from_user and replied.from_user.is_bot else None
+    if not (replied and replied.from_user and replied.from_user.is_bot):
+        return
+    tag = HANDOFF_TAG.search(replied.text or "")
+    if tag is not None:
+        name = message.from_user.full_name if message.from_user else "Cán bộ"
+        if await handoff.official_says(app, int(tag.group(1)), name, message.text):
+            await app[TELEGRAM].send_message(message.chat.id, "Đã gửi đến công dân.",
+                                             reply_to_message_id=message.message_id)
+        return
+    match = TICKET.search(replied.text or "")
     if match is None:
         return
     try:

@@ -58,6 +58,8 @@ class Settings:
     officials_feed_seconds: float = 5.0
     # How often replies a platform refused are sent again (0: never).
     outbox_seconds: float = 15.0
+    # When officials take chats over ("HH:MM-HH:MM" on working days, or "always").
+    handoff_hours: str = "07:30-16:30"
     # Keys that may file complaints through Open311 (POST /open311/v2/requests.json); none: nobody.
     open311_api_keys: tuple[str, ...] = field(default=(), repr=False)
 
@@ -96,6 +98,7 @@ class Settings:
             escalation_check_seconds=float(env.get("ESCALATION_CHECK_SECONDS", d.escalation_check_seconds)),
             officials_feed_seconds=float(env.get("OFFICIALS_FEED_SECONDS", d.officials_feed_seconds)),
             outbox_seconds=float(env.get("OUTBOX_SECONDS", d.outbox_seconds)),
+            handoff_hours=_opt(env, "HANDOFF_HOURS") or d.handoff_hours,
             open311_api_keys=tuple(k.strip() for k in env.get("OPEN311_API_KEYS", "").split(",") if k.strip()),
         )
 

@@ -47,3 +47,15 @@ def working_days_between(start: datetime, end: datetime) -> int:
     a, b = min(a, b), max(a, b)
     n = sum(1 for k in range(1, (b - a).days + 1) if is_working_day(a + timedelta(days=k)))
     return sign * n
+
+
+def within_hours(now: datetime, hours: str) -> bool:
+    """"always", or "HH:MM-HH:MM" on a working day (Vietnam time)."""
+    if hours.strip().lower() == "always":
+        return True
+    local = now.astimezone(VIETNAM)
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in hours.split("-"))
+    except ValueError:
+        return False
+    return is_working_day(local.date()) and start <= local.time() < end

@@ -124,6 +124,7 @@ def rasa_servers(trained_model, tmp_path_factory):
     (data / "dossiers.csv").write_text(TEST_DOSSIERS_CSV, encoding="utf-8")
     asyncio.run(import_csv(data / "dossiers.csv", cases_url))
     env = {**os.environ, "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook", "PYTHONUNBUFFERED": "1",
+           "HANDOFF_HOURS": "always",  # officials "on duty" whenever the tests run
            "DATABASE_URL": store_url, "CASE_DATABASE_URL": cases_url}
     actions = subprocess.Popen(
         [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],

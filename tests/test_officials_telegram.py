@@ -139,3 +139,35 @@ async def test_a_stranger_mentioning_a_ticket_is_not_relayed(tg_officials):
     group_messages = len(fake.sent(GROUP))
     await deliver(client, text_update(next(_chats), f"{ticket} là gì vậy"))
     assert len(fake.sent(GROUP)) == group_messages
+
+
+async def test_a_handoff_through_the_officials_group(tg_officials):
+    from bot import handoff
+    from motcua.store import handoffs
+
+    client, fake = tg_officials
+    app = client.server.app
+    citizen = next(_chats)
+    async with app[DB].session() as s, s.begin():
+        h = await handoffs.start(s, f"telegram:{citizen}")
+    await handoff.check_once(app)
+    post = fake.sent(GROUP)[-1]
+    assert post["text"].startswith(f"#H{h.id} Công dân cần trao đổi")
+    async with app[DB].session() as s:
+        post_id = (await s.get(type(h), h.id)).officials_post_id
+
+    # The citizen's message goes to the group, not to the bot.
+    before = len(fake.sent(citizen))
+    await deliver(client, text_update(citizen, "Tôi muốn hỏi về việc cấp lại sổ đỏ bị mất"))
+    assert fake.sent(GROUP)[-1]["text"] == f"#H{h.id} Công dân: Tôi muốn hỏi về việc cấp lại sổ đỏ bị mất"
+    assert replied_to(fake.sent(GROUP)[-1]) == post_id and len(fake.sent(citizen)) == before
+
+    # An official answers by replying in the group.
+    await deliver(client, group_reply(GROUP, OFFICIAL, "Anh/chị mang CCCD đến bộ phận một cửa nhé.", post_id,
+                                      post["text"]))
+    assert fake.sent(citizen)[-1]["text"] == "Cán bộ Cán bộ Lâm: Anh/chị mang CCCD đến bộ phận một cửa nhé."
+    # Ended from the group's button: the citizen is told, the bot answers again.
+    await deliver(client, group_callback(GROUP, OFFICIAL, f"ho:end:{h.id}", post_id))
+    assert "kết thúc cuộc trò chuyện" in fake.sent(citizen)[-1]["text"]
+    await deliver(client, text_update(citizen, "/start"))
+    assert fake.sent(citizen)[-1]["text"].startswith("Xin chào")

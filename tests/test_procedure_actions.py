@@ -28,7 +28,10 @@ async def test_an_aspect_question_gets_that_aspect_and_remembers_the_procedure()
     assert msgs[0]["text"].startswith("Giấy tờ cần có – " + catalogue.get("cap_so_do").name)
     assert catalogue.get("cap_so_do").documents[0] in msgs[0]["text"]
     assert "Giấy tờ cần có" not in [b["title"] for b in msgs[0]["buttons"]]
-    assert events == [SlotSet("procedure", "cap_so_do")]
+    # The first answer about a procedure also asks whether it helped (buttons Có / Không).
+    assert msgs[0]["text"].endswith("Thông tin có hữu ích không?")
+    assert [b["title"] for b in msgs[0]["buttons"]][-2:] == ["Có", "Không"]
+    assert events == [SlotSet("procedure", "cap_so_do"), SlotSet("rating_asked", ["cap_so_do"])]
 
 
 async def test_without_an_aspect_a_card_with_buttons_for_every_aspect():
@@ -44,7 +47,7 @@ async def test_a_follow_up_keeps_the_procedure_of_the_slot():
     msgs, events = await run(ActionAnswerProcedure(), tracker(
         "còn lệ phí thì sao?", [("aspect", "fee")], slots={"procedure": "khai_sinh"}))
     assert msgs[0]["text"].startswith("Lệ phí – " + catalogue.get("khai_sinh").name)
-    assert events == [SlotSet("procedure", "khai_sinh")]
+    assert events == [SlotSet("procedure", "khai_sinh"), SlotSet("rating_asked", ["khai_sinh"])]
 
 
 async def test_a_misspelt_procedure_gets_the_closest_as_buttons():
@@ -72,7 +75,16 @@ async def test_a_topic_button_lists_its_procedures():
 @pytest.mark.parametrize("value", ["sổ hồng", "so do"])
 async def test_an_unmapped_entity_wording_is_resolved_by_the_catalogue(value):
     msgs, events = await run(ActionAnswerProcedure(), tracker("x", [("procedure", value), ("aspect", "fee")]))
-    assert events == [SlotSet("procedure", "cap_so_do")]
+    assert events[0] == SlotSet("procedure", "cap_so_do")
+
+
+async def test_the_helpful_question_is_asked_once_per_procedure():
+    msgs, events = await run(ActionAnswerProcedure(), tracker(
+        "còn lệ phí thì sao?", [("aspect", "fee")], slots={"procedure": "khai_sinh", "rating_asked": ["khai_sinh"]}))
+    assert "hữu ích" not in msgs[0]["text"] and "Có" not in [b["title"] for b in msgs[0]["buttons"]]
+    assert events == [SlotSet("procedure", "khai_sinh")]
+    msgs, events = await run(ActionAnswerProcedure(), tracker("thủ tục kết hôn", [("procedure", "ket_hon")]))
+    assert "hữu ích" not in msgs[0]["text"] and events == [SlotSet("procedure", "ket_hon")]  # a card does not ask
 
 
 async def test_office_info_gives_hours_address_and_hotline():

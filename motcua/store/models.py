@@ -220,6 +220,22 @@ class Rating(Base):
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 
+class Handoff(Base):
+    """A citizen's conversation handed to officials: the bot stays silent until it ends."""
+
+    __tablename__ = "handoffs"
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(200), nullable=False, index=True)
+    status = Column(String(12), nullable=False, default="waiting")  # waiting, active, ended
+    official = Column(String(200), nullable=True)  # who is talking (dashboard name or Telegram name)
+    officials_post_id = Column(Integer, nullable=True)  # its post in the officials' Telegram group
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    last_activity_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    ended_at = Column(DateTime(timezone=True), nullable=True)
+    ended_by = Column(String(200), nullable=True)
+
+
 class FormalGuidance(Base):
     """The bot explained the formal route for a khiếu nại or tố cáo (they are not feedback tickets)."""
 

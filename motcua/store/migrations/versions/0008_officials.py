@@ -47,6 +47,18 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_table(
+        "handoffs",
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("sender_id", sa.String(200), nullable=False, index=True),
+        sa.Column("status", sa.String(12), nullable=False, server_default="waiting"),
+        sa.Column("official", sa.String(200), nullable=True),
+        sa.Column("officials_post_id", sa.Integer, nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_activity_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("ended_by", sa.String(200), nullable=True),
+    )
+    op.create_table(
         "formal_guidance",
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("sender_id", sa.String(200), nullable=False, index=True),
@@ -73,5 +85,5 @@ def downgrade() -> None:
         for column in ("search_text", "officials_post_id", "escalated_to", "escalated_at", "due_soon_at", "assigned_to", "photo", "longitude",
                        "latitude"):
             batch.drop_column(column)
-    for table in ("formal_guidance", "ratings", "web_sessions", "officials"):
+    for table in ("handoffs", "formal_guidance", "ratings", "web_sessions", "officials"):
         op.drop_table(table)

@@ -1,0 +1,85 @@
+"""Handoff on the gateway: while a chat is handed to officials its messages skip Rasa and go to
+them (dashboard, officials' Telegram group); officials' messages go to the citizen; the chat goes
+back to the bot when the citizen or an official ends it, or after a quiet spell."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Optional
+
+from aiohttp import web
+
+from bot import messages
+from bot.notify import tell_citizen
+from bot.rasa_client import Reply
+from bot.state import DB, SETTINGS
+from motcua.store import handoffs as store
+from motcua.store.models import Handoff
+from nlu.text import fold
+
+log = logging.getLogger(__name__)
+# What a citizen types to go back to the bot (folded: no diacritics, lower case).
+END_WORDS = {"ket thuc", "/ket_thuc", "/restart", "/huy", "huy", "thoat", "ket thuc tro chuyen"}
+
+
+async def intercept(app: web.Application, sender_id: str, text: str) -> Optional[list[Reply]]:
+    """None when the bot should answer; otherwise the (possibly empty) replies of a handed-off chat."""
+    async with app[DB].session() as session, session.begin():
+        handoff = await store.open_for(session, sender_id)
+        if handoff is None:
+            return None
+        if fold(text) in END_WORDS or text.strip() in END_WORDS:
+            await store.end(session, handoff.id, "công dân")
+            return [Reply(messages.HANDOFF_ENDED_BY_CITIZEN)]
+        await store.touch(session, handoff)
+        handoff_id = handoff.id
+    from bot import officials_telegram
+
+    await officials_telegram.handoff_note(app, handoff_id, f"Công dân: {text[:3500]}")
+    return []  # the officials answer; the bot stays silent
+
+
+async def official_says(app: web.Application, handoff_id: int, official: str, text: str) -> bool:
+    async with app[DB].session() as session, session.begin():
+        handoff = await session.get(Handoff, handoff_id)
+        if handoff is None or handoff.status not in store.OPEN:
+            return False
+        await store.touch(session, handoff, official=official)
+        sender_id = handoff.sender_id
+    await tell_citizen(app, sender_id, messages.HANDOFF_OFFICIAL_SAYS.format(name=official, text=text[:3500]))
+    return True
+
+
+async def end(app: web.Application, handoff_id: int, by: str, notice: str = messages.HANDOFF_ENDED_BY_OFFICIAL) -> bool:
+    async with app[DB].session() as session, session.begin():
+        if not await store.end(session, handoff_id, by):
+            return False
+        sender_id = (await session.get(Handoff, handoff_id)).sender_id
+    await tell_citizen(app, sender_id, notice)
+    return True
+
+
+async def check_once(app: web.Application, now: Optional[datetime] = None) -> int:
+    """Post new handoffs to the officials' group; end those that timed out. Returns how many ended."""
+    from bot import officials_telegram
+
+    await officials_telegram.post_new_handoffs(app)
+    async with app[DB].session() as session:
+        stale = [h.id for h in await store.timed_out(session, now)]
+    ended = 0
+    for handoff_id in stale:
+        if await end(app, handoff_id, "hết thời gian", messages.HANDOFF_TIMED_OUT):
+            await officials_telegram.handoff_note(app, handoff_id, "Đã kết thúc do lâu không có trao đổi.")
+            ended += 1
+    return ended
+
+
+async def run(app: web.Application) -> None:
+    interval = app[SETTINGS].officials_feed_seconds or 10
+    while True:
+        try:
+            await check_once(app)
+        except Exception:
+            log.exception("handoff pass failed")
+        await asyncio.sleep(interval)

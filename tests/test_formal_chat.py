@@ -1,0 +1,129 @@
+"""Formal complaints (khiếu nại) and denunciations (tố cáo) on the web chat: the formal route is
+explained and recorded, and no feedback ticket is filed (real gateway, Rasa, actions, store)."""
+import logging
+import uuid
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
+
+from actions import formal, resources
+from conftest import say
+from motcua.catalogue import Locality, load_catalogue
+from motcua.store import Database
+from motcua.store.models import Complaint, FormalGuidance
+
+
+def chat() -> str:
+    return f"formal-{uuid.uuid4().hex[:10]}"
+
+
+async def stored(rasa_servers, sender: str) -> tuple[list[Complaint], list[str]]:
+    """The complaints and the recorded guidance kinds of one web chat."""
+    db = Database(rasa_servers["database_url"])
+    try:
+        async with db.session() as s:
+            complaints = list((await s.scalars(select(Complaint).where(Complaint.sender_id == f"web:{sender}"))).all())
+            kinds = list((await s.scalars(select(FormalGuidance.kind).where(FormalGuidance.sender_id == f"web:{sender}")
+                                          .order_by(FormalGuidance.id))).all())
+    finally:
+        await db.dispose()
+    return complaints, kinds
+
+
+def chairman() -> str:
+    """Who decides commune matters, from the locality data (never a name written in the code)."""
+    return f"Chủ tịch {formal.head_agency(load_catalogue().locality)}"
+
+
+async def test_khieu_nai_gets_the_formal_route_and_no_ticket(gateway, rasa_servers):
+    sender = chat()
+    replies = await say(gateway, "tôi muốn khiếu nại quyết định thu hồi đất", sender)
+    text = "\n".join(r["text"] for r in replies)
+    assert "Luật Khiếu nại" in text and "90 ngày" in text
+    assert "đơn khiếu nại bằng văn bản, có chữ ký" in text and "10 ngày" in text and "30 ngày" in text
+    assert chairman() in text and "Ban tiếp công dân" in text
+    assert "mã PA-" not in text and "mô tả sự việc" not in text
+    assert {"title": "Gửi phản ánh, kiến nghị", "payload": "/submit_complaint"} in replies[-1]["buttons"]
+    complaints, kinds = await stored(rasa_servers, sender)
+    assert complaints == [] and kinds == ["khieu_nai"]
+
+
+async def test_to_cao_without_diacritics_gets_the_denunciation_route(gateway, rasa_servers):
+    sender = chat()
+    replies = await say(gateway, "to cao can bo xa", sender)
+    text = "\n".join(r["text"] for r in replies)
+    assert "Luật Tố cáo" in text and "30 ngày" in text and "gia hạn" in text
+    assert "họ tên, địa chỉ" in text and "chứng cứ" in text and "nặc danh" in text
+    assert chairman() in text and "90 ngày" not in text
+    complaints, kinds = await stored(rasa_servers, sender)
+    assert complaints == [] and kinds == ["to_cao"]
+
+
+async def test_shorthand_denunciation(gateway, rasa_servers):
+    sender = chat()
+    replies = await say(gateway, "e mún tố giác cb thôn ăn tiền hỗ trợ", sender)
+    assert "Luật Tố cáo" in replies[-1]["text"]
+    assert (await stored(rasa_servers, sender)) == ([], ["to_cao"])
+
+
+async def test_an_unclear_request_explains_both_and_offers_buttons(gateway, rasa_servers):
+    sender = chat()
+    replies = await say(gateway, "cho tôi hỏi về khiếu nại, tố cáo", sender)
+    text = replies[-1]["text"]
+    assert "Khiếu nại:" in text and "Tố cáo:" in text and "khiếu nại hay tố cáo" in text
+    titles = [b["title"] for b in replies[-1]["buttons"]]
+    assert titles == ["Khiếu nại", "Tố cáo", "Gửi phản ánh, kiến nghị"]
+    picked = await say(gateway, replies[-1]["buttons"][1]["payload"], sender)
+    assert "Luật Tố cáo" in picked[-1]["text"]
+    assert (await stored(rasa_servers, sender)) == ([], ["unclear", "to_cao"])
+
+
+async def test_ordinary_feedback_is_offered_and_still_works(gateway, rasa_servers):
+    sender = chat()
+    replies = await say(gateway, "làm đơn khiếu nại thế nào", sender)
+    feedback = await say(gateway, replies[-1]["buttons"][-1]["payload"], sender)
+    assert "mô tả sự việc" in feedback[-1]["text"]
+    # A report of a problem is feedback, not a formal complaint.
+    other = chat()
+    form = await say(gateway, "tôi muốn phản ánh đường ở thôn bị hư nặng", other)
+    assert "mô tả sự việc" in form[-1]["text"] or "lĩnh vực" in form[-1]["text"]
+    assert (await stored(rasa_servers, other))[1] == []
+
+
+def tracker(entities: list, text: str) -> Tracker:
+    return Tracker("web:unit", {}, {"intent": {"name": "formal_complaint"}, "entities": entities, "text": text}, [],
+                   False, None, {}, "action_listen")
+
+
+async def test_the_guidance_is_given_even_when_the_store_is_down(monkeypatch, caplog):
+    async def down():
+        raise OSError("database is down")
+
+    monkeypatch.setattr(resources, "store", down)
+    dispatcher = CollectingDispatcher()
+    with caplog.at_level(logging.WARNING, logger="actions.formal"):
+        await formal.ActionFormalGuidance().run(dispatcher, tracker([{"entity": "formal_kind", "value": "to cáo"}],
+                                                                    "to cáo"), {})
+    assert "Luật Tố cáo" in dispatcher.messages[0]["text"]
+    assert "could not record formal guidance" in caplog.text
+
+
+def test_the_kind_is_read_in_any_spelling():
+    assert formal.kind_of("KHIẾU NẠI") == formal.kind_of("khieu_nai") == formal.kind_of("khiu nại") == "khieu_nai"
+    assert formal.kind_of("tố giác") == formal.kind_of("To Cao") == formal.kind_of("to_cao") == "to_cao"
+    assert formal.kind_of("khiếu nại, tố cáo") is None and formal.kind_of("làm đơn") is None
+    assert formal.asked_kind(tracker([], "muốn tố cáo cán bộ")) == "to_cao"
+    assert formal.asked_kind(tracker([{"entity": "formal_kind", "value": "khieu_nai"},
+                                      {"entity": "formal_kind", "value": "to_cao"}], "")) == "unclear"
+
+
+def test_agency_names_come_from_the_locality():
+    other = Locality(unit_name="Phú Mỹ", office={"hotline": "0123"}, agencies=[
+        {"id": "so", "name": "Sở Nội vụ tỉnh X", "supervisor": None},
+        {"id": "ubnd", "name": "Ủy ban nhân dân phường Phú Mỹ", "supervisor": None},
+        {"id": "cong_an", "name": "Công an phường Phú Mỹ", "supervisor": "ubnd"}])
+    for text in (formal.khieu_nai_text(other), formal.to_cao_text(other), formal.unclear_text(other)):
+        assert "Chủ tịch Ủy ban nhân dân phường Phú Mỹ" in text and "Hoài Ân" not in text
+    bare = Locality(unit_name="X", office={})
+    assert "Ủy ban nhân dân cấp xã" in formal.khieu_nai_text(bare)

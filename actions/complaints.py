@@ -14,7 +14,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import resources
-from actions.dossiers import last4
+from actions.dossiers import validated_last4
 from motcua.cases_import import VIETNAM, normalize_phone
 from motcua.catalogue import load_catalogue
 from motcua.dossier_text import hotline
@@ -26,8 +26,12 @@ from nlu.text import fold
 
 log = logging.getLogger(__name__)
 
-SLOTS = ("complaint_content", "complaint_category", "complaint_place", "complaint_name", "complaint_phone",
-         "complaint_confirm")
+SLOTS = ("complaint_content", "complaint_category", "complaint_place", "complaint_photo", "complaint_name",
+         "complaint_phone", "complaint_confirm")
+# Channels on which a citizen can send a photo in the chat.
+PHOTO_CHANNELS = ("telegram",)
+LOCATION = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*,\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
+SHARED_PLACE = "Vị trí đã chia sẻ: {lat:.5f}, {lon:.5f}"
 SKIPPED = "-"  # what an optional slot holds when the citizen chose "Bỏ qua"
 MIN_CONTENT_CHARS, MIN_CONTENT_WORDS, MAX_CONTENT_CHARS = 20, 4, 2000
 MOBILE = re.compile(r"^0[35789]\d{8}$")
@@ -75,9 +79,29 @@ class ValidateComplaintForm(FormValidationAction):
                                           domain: dict) -> dict[str, Any]:
         return {"complaint_category": match_category(str(value or ""))}
 
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: dict) -> list[str]:
+        """The photo is asked only where the channel can send one."""
+        if tracker.sender_id.partition(":")[0] in PHOTO_CHANNELS:
+            return domain_slots
+        return [s for s in domain_slots if s != "complaint_photo"]
+
     async def validate_complaint_place(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                        domain: dict) -> dict[str, Any]:
+        shared = LOCATION.match(str(value))
+        if shared:  # a location shared on the map
+            lat, lon = float(shared.group(1)), float(shared.group(2))
+            if -90 <= lat <= 90 and -180 <= lon <= 180:
+                return {"complaint_place": SHARED_PLACE.format(lat=lat, lon=lon)}
         return {"complaint_place": str(value).strip()[:500] or SKIPPED}
+
+    async def validate_complaint_photo(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                       domain: dict) -> dict[str, Any]:
+        value = str(value or "")
+        if value == SKIPPED or value.startswith("telegram:"):
+            return {"complaint_photo": value}
+        dispatcher.utter_message(response="utter_complaint_photo_expected")
+        return {"complaint_photo": None}
 
     async def validate_complaint_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                       domain: dict) -> dict[str, Any]:
@@ -119,6 +143,7 @@ class ActionAskComplaintConfirm(Action):
                  f"• Nội dung: {tracker.get_slot('complaint_content')}",
                  f"• Lĩnh vực: {r.category_name} (chuyển {r.agency_name})",
                  f"• Địa điểm: {_value(tracker.get_slot('complaint_place')) or 'không nêu'}",
+                 *(["• Ảnh hiện trường: có"] if _value(tracker.get_slot("complaint_photo")) else []),
                  f"• Người gửi: {name or 'ẩn danh'}",
                  f"• Điện thoại: {phone or 'không để lại (cơ quan sẽ không liên hệ lại qua điện thoại)'}"]
         dispatcher.utter_message(text="\n".join(lines) + "\nGửi phản ánh này?",
@@ -148,6 +173,10 @@ class ActionSubmitComplaint(Action):
                     place=_value(tracker.get_slot("complaint_place")),
                     name=_value(tracker.get_slot("complaint_name")),
                     phone=_value(tracker.get_slot("complaint_phone")))
+                shared = re.search(r"(-?\d+\.\d+), (-?\d+\.\d+)$", complaint.place)
+                if complaint.place.startswith(SHARED_PLACE.split(":")[0]) and shared:
+                    complaint.latitude, complaint.longitude = float(shared.group(1)), float(shared.group(2))
+                complaint.photo = _value(tracker.get_slot("complaint_photo")) or None
         except Exception:
             log.exception("could not file a complaint")
             dispatcher.utter_message(text="Hệ thống chưa ghi nhận được phản ánh của anh/chị. Anh/chị vui lòng gửi lại "
@@ -229,11 +258,7 @@ class ValidateComplaintStatusForm(FormValidationAction):
 
     async def validate_phone_last4(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                    domain: dict) -> dict[str, Any]:
-        digits = last4(str(value or ""))
-        if digits is None or not digits.isascii():
-            dispatcher.utter_message(response="utter_phone_last4_invalid")
-            return {"phone_last4": None}
-        return {"phone_last4": digits}
+        return validated_last4(value, dispatcher)
 
 
 class ActionComplaintStatus(Action):

@@ -29,8 +29,16 @@ def find_code(text: str) -> Optional[str]:
 
 
 def last4(text: str) -> Optional[str]:
-    digits = re.sub(r"\D", "", text or "")
+    digits = re.sub(r"[^0-9]", "", text or "")  # ASCII digits only (\D would keep other scripts' digits)
     return digits[-4:] if len(digits) >= 4 else None
+
+
+def validated_last4(value: Any, dispatcher: CollectingDispatcher) -> dict[str, Any]:
+    """The phone_last4 slot of any form that asks for it (dossier lookup, complaint status)."""
+    digits = last4(str(value or ""))
+    if digits is None:
+        dispatcher.utter_message(response="utter_phone_last4_invalid")
+    return {"phone_last4": digits}
 
 
 FAILED = ("Mã hồ sơ hoặc 4 số cuối điện thoại chưa khớp với dữ liệu của bộ phận một cửa. "
@@ -77,11 +85,7 @@ class ValidateDossierLookupForm(FormValidationAction):
 
     async def validate_phone_last4(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                    domain: dict) -> dict[str, Any]:
-        digits = last4(str(value or ""))
-        if digits is None:
-            dispatcher.utter_message(response="utter_phone_last4_invalid")
-            return {"phone_last4": None}
-        return {"phone_last4": digits}
+        return validated_last4(value, dispatcher)
 
 
 class ActionDossierStatus(Action):

@@ -15,7 +15,8 @@ from bot import auth, dashboard, escalation, handoff, health, inbox, messages, o
 from bot.handlers import telegram, webchat, zalo, zalo_oa
 from bot.rasa_client import RasaClient
 from bot.state import CASES, DB, HTTP, RASA, SETTINGS
-from bot.watcher import watch
+from bot.periodic import every
+from bot.watcher import check_once as check_dossiers
 from motcua.store.case_source import CaseSource, load_mapping
 from motcua.catalogue import load_catalogue
 from motcua.settings import Settings
@@ -45,6 +46,7 @@ ROUTES = [
     web.post("/officials/logout", auth.logout),
     web.get("/officials/", dashboard.complaint_list),
     web.get("/officials/complaints/{ticket}", dashboard.complaint_detail),
+    web.get("/officials/complaints/{ticket}/photo", dashboard.complaint_photo),
     web.post("/officials/complaints/{ticket}/{action}", dashboard.complaint_action),
     web.get("/officials/reports", dashboard.reports),
     web.get("/officials/handoffs", dashboard.handoff_list),
@@ -83,15 +85,13 @@ async def _resources(app: web.Application):
     async with aiohttp.ClientSession(connector=connector) as http:
         app[HTTP] = http
         app[RASA] = RasaClient(settings.rasa_url, http, settings.rasa_timeout_seconds, settings.rasa_token)
-        background = []
-        if settings.dossier_watch_seconds > 0:
-            background.append(asyncio.create_task(watch(app)))
-        if settings.escalation_check_seconds > 0:
-            background.append(asyncio.create_task(escalation.run(app)))
-        if settings.outbox_seconds > 0:
-            background.append(asyncio.create_task(outbox.run(app)))
-        if settings.officials_feed_seconds > 0:  # handoffs: posted to the group, timed out
-            background.append(asyncio.create_task(handoff.run(app)))
+        passes = [(settings.dossier_watch_seconds, check_dossiers, "dossier watcher"),
+                  (settings.escalation_check_seconds, escalation.check_once, "escalation"),
+                  (settings.outbox_seconds, outbox.flush_once, "outbox"),
+                  # handoffs: posted to the officials' group, timed out
+                  (settings.officials_feed_seconds, handoff.check_once, "handoffs")]
+        background = [asyncio.create_task(every(app, seconds, one_pass, what))
+                      for seconds, one_pass, what in passes if seconds > 0]
         yield
         for task in background:
             task.cancel()

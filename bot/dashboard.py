@@ -15,7 +15,7 @@ from sqlalchemy import select
 from bot import charts, handoff
 from bot import complaint_workflow as workflow
 from bot.auth import require
-from bot.state import DB
+from bot.state import DB, TELEGRAM
 from motcua.catalogue import load_catalogue
 from motcua.store import complaints as store
 from motcua.store import reports as reports_store
@@ -85,6 +85,24 @@ async def complaint_detail(request: web.Request) -> dict:
                     agencies=load_catalogue().locality.agencies, done=request.query.get("done"))
 
 
+@require()
+async def complaint_photo(request: web.Request) -> web.Response:
+    """The citizen's photo, fetched from the channel it was sent on (it is not copied to our disk)."""
+    async with request.app[DB].session() as session:
+        complaint = await _complaint_for(request, session)
+    channel, _, file_id = (complaint.photo or "").partition(":")
+    if channel != "telegram" or TELEGRAM not in request.app:
+        raise web.HTTPNotFound(text="Không có ảnh.")
+    try:
+        file = await request.app[TELEGRAM].get_file(file_id)
+        data = await file.download_as_bytearray()
+    except Exception:
+        log.exception("could not fetch a complaint photo from Telegram")
+        raise web.HTTPBadGateway(text="Chưa tải được ảnh từ Telegram, vui lòng thử lại sau.")
+    return web.Response(body=bytes(data), content_type="image/jpeg",
+                        headers={"Cache-Control": "private, max-age=3600"})
+
+
 def _text(form, name: str, required: bool = True) -> str:
     value = str(form.get(name, "")).strip()[:MAX_TEXT]
     if required and not value:
@@ -137,8 +155,13 @@ async def create_account(request: web.Request) -> web.StreamResponse:
     async with request.app[DB].session() as session, session.begin():
         if await session.scalar(select(Official.id).where(Official.username == username)):
             raise web.HTTPFound("/officials/accounts?error=exists")
-        await create_official(session, username, password, role=role, agency=agency,
-                              full_name=_text(form, "full_name", required=False)[:200] or username)
+        official = await create_official(session, username, password, role=role, agency=agency,
+                                         full_name=_text(form, "full_name", required=False)[:200] or username)
+        telegram_id = str(form.get("telegram_user_id", "")).strip()
+        if telegram_id.isdigit():  # links their Telegram account: "Nhận xử lý" in the group assigns them
+            if await session.scalar(select(Official.id).where(Official.telegram_user_id == telegram_id)):
+                raise web.HTTPFound("/officials/accounts?error=telegram")
+            official.telegram_user_id = telegram_id
     raise web.HTTPFound("/officials/accounts?done=1")
 
 

@@ -2,7 +2,6 @@
 overdue ones escalated to the supervising agency; the citizen is told of an escalation."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timezone
 from typing import Optional
@@ -11,7 +10,7 @@ from aiohttp import web
 
 from bot import messages
 from bot.notify import tell_citizen
-from bot.state import DB, SETTINGS
+from bot.state import DB
 from motcua.catalogue import load_catalogue
 from motcua.escalation import Change, check_deadlines
 
@@ -29,13 +28,3 @@ async def check_once(app: web.Application, now: Optional[datetime] = None) -> li
                 ticket=change.ticket, agency=locality.agency_name(change.agency)))
         log.info("complaint %s: %s (%s)", change.ticket, change.kind, change.agency)
     return changes
-
-
-async def run(app: web.Application) -> None:
-    interval = app[SETTINGS].escalation_check_seconds
-    while True:
-        try:
-            await check_once(app)
-        except Exception:  # a bad pass must not stop the scheduler
-            log.exception("escalation pass failed")
-        await asyncio.sleep(interval)

@@ -3,7 +3,6 @@ them (dashboard, officials' Telegram group); officials' messages go to the citiz
 back to the bot when the citizen or an official ends it, or after a quiet spell."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 from typing import Optional
@@ -13,7 +12,7 @@ from aiohttp import web
 from bot import messages
 from bot.notify import tell_citizen
 from bot.rasa_client import Reply
-from bot.state import DB, SETTINGS
+from bot.state import DB
 from motcua.store import handoffs as store
 from motcua.store.models import Handoff
 from nlu.text import fold
@@ -73,13 +72,3 @@ async def check_once(app: web.Application, now: Optional[datetime] = None) -> in
             await officials_telegram.handoff_note(app, handoff_id, "Đã kết thúc do lâu không có trao đổi.")
             ended += 1
     return ended
-
-
-async def run(app: web.Application) -> None:
-    interval = app[SETTINGS].officials_feed_seconds or 10
-    while True:
-        try:
-            await check_once(app)
-        except Exception:
-            log.exception("handoff pass failed")
-        await asyncio.sleep(interval)

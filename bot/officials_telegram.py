@@ -6,7 +6,6 @@ The group is the access control: its members are officials (the admin manages me
 An official whose Telegram account is linked (officials.telegram_user_id) is assigned by name."""
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from datetime import datetime, timedelta, timezone
@@ -276,14 +275,3 @@ async def relay_citizen_message(app: web.Application, sender_id: str, text: str)
             return  # only the chat that filed it; anyone else learns nothing here
         await record_event(session, c, "công dân", "citizen_message", text[:4000])
     await say_in_group(app, f"Công dân nhắn thêm về {ticket}:\n{text[:3500]}", ticket)
-
-
-async def run(app: web.Application) -> None:
-    """Post new tickets every few seconds (they are filed by the action server)."""
-    interval = app[SETTINGS].officials_feed_seconds
-    while True:
-        try:
-            await post_new(app)
-        except Exception:
-            log.exception("officials' feed pass failed")
-        await asyncio.sleep(interval)

@@ -3,7 +3,6 @@ retries, network down) are marked `delivery = "retry"` and sent again by a backg
 each chat's order, until they go through or are too old."""
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime, timedelta, timezone
 from typing import Optional, Sequence
@@ -11,7 +10,7 @@ from typing import Optional, Sequence
 from aiohttp import web
 from sqlalchemy import select, update
 
-from bot.state import DB, SETTINGS
+from bot.state import DB
 from motcua.store.cases import as_utc
 from motcua.store.models import Conversation, Message
 
@@ -68,15 +67,3 @@ async def flush_once(app: web.Application, now: Optional[datetime] = None) -> in
         await _mark(app, message_id, "sent", "sending")
         sent += 1
     return sent
-
-
-async def run(app: web.Application) -> None:
-    interval = app[SETTINGS].outbox_seconds
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            sent = await flush_once(app)
-            if sent:
-                log.info("outbox: %d message(s) delivered", sent)
-        except Exception:
-            log.exception("outbox pass failed")

@@ -2,7 +2,6 @@
 import, or in an external case database) and tells the citizen on their channel."""
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from aiohttp import web
@@ -10,7 +9,7 @@ from aiohttp import web
 from bot import outbox
 from bot.notify import may_push, push
 from bot.rasa_client import Reply
-from bot.state import CASES, DB, SETTINGS
+from bot.state import CASES, DB
 from motcua.dossier_text import render_change
 from motcua.store.conversations import record_message
 from motcua.store.ratings import rating_buttons
@@ -55,15 +54,3 @@ async def check_once(app: web.Application) -> int:
                     sent += 1
                 else:
                     await outbox.defer(app, [message.id])
-
-
-async def watch(app: web.Application) -> None:
-    interval = app[SETTINGS].dossier_watch_seconds
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            sent = await check_once(app)
-            if sent:
-                log.info("dossier watcher: %d notification(s)", sent)
-        except Exception:  # a bad pass must not stop the watcher
-            log.exception("dossier watcher pass failed")

@@ -1,9 +1,9 @@
 """A local fake of the Telegram Bot API (the real JSON shapes), for channel tests."""
 from __future__ import annotations
 
+import asyncio
 import itertools
 import time
-from collections import defaultdict
 
 from aiohttp import web
 
@@ -14,16 +14,28 @@ class FakeTelegram:
         self.calls: list[tuple[str, dict]] = []
         self.rate_limit_next = 0  # how many coming sendMessage calls get a 429
         self.fail_next = 0  # how many coming sendMessage calls get a 502 (Telegram having trouble)
+        self.hold: asyncio.Event | None = None  # while set to an unset Event, `hold_method` hangs
+        self.hold_method = "sendMessage"
+        self.held = 0  # calls that arrived while holding
         self._ids = itertools.count(1000)
         self.app = web.Application()
         self.app.router.add_post("/bot{token}/{method}", self.handle)
         self.app.router.add_get("/bot{token}/{method}", self.handle)
+        self.app.router.add_get("/file/bot{token}/{path:.+}", self.download)
+        self.files: dict[str, bytes] = {}  # file_id → content, for getFile and the download
 
     def sent(self, chat_id: int) -> list[dict]:
         return [p for m, p in self.calls if m == "sendMessage" and int(p["chat_id"]) == chat_id]
 
     def methods(self) -> list[str]:
         return [m for m, _ in self.calls]
+
+    async def download(self, request: web.Request) -> web.Response:
+        if request.match_info["token"] != self.token:
+            return web.Response(status=401)
+        file_id = request.match_info["path"].rsplit("/", 1)[-1].removesuffix(".jpg")
+        return web.Response(body=self.files[file_id], content_type="image/jpeg") if file_id in self.files \
+            else web.Response(status=404)
 
     async def handle(self, request: web.Request) -> web.Response:
         if request.match_info["token"] != self.token:
@@ -38,6 +50,9 @@ class FakeTelegram:
             self.calls.append(("sendMessage:429", params))
             return web.json_response({"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
                                       "parameters": {"retry_after": 1}}, status=429)
+        if method == self.hold_method and self.hold is not None and not self.hold.is_set():
+            self.held += 1
+            await self.hold.wait()
         if method == "sendMessage" and self.fail_next > 0:
             self.fail_next -= 1
             self.calls.append(("sendMessage:502", params))
@@ -50,6 +65,14 @@ class FakeTelegram:
         if method == "getMe":
             return web.json_response({"ok": True, "result": {"id": 42, "is_bot": True, "first_name": "Một Cửa Bot",
                                                              "username": "motcua_bot"}})
+        if method == "getFile":
+            file_id = params["file_id"]
+            if file_id not in self.files:
+                return web.json_response({"ok": False, "error_code": 400, "description": "Bad Request: invalid file_id"},
+                                         status=400)
+            return web.json_response({"ok": True, "result": {"file_id": file_id, "file_unique_id": f"u{file_id}",
+                                                             "file_size": len(self.files[file_id]),
+                                                             "file_path": f"photos/{file_id}.jpg"}})
         if method == "getUpdates":
             return web.json_response({"ok": True, "result": []})
         return web.json_response({"ok": True, "result": True})
@@ -99,3 +122,20 @@ def group_reply(group_id: int, user_id: int, text: str, to_message_id: int, to_t
                         "reply_to_message": {"message_id": to_message_id, "date": int(time.time()), "text": to_text,
                                              "chat": {"id": group_id, "type": "supergroup", "title": "Cán bộ"},
                                              "from": {"id": 42, "is_bot": True, "first_name": "Một Cửa Bot"}}}}
+
+
+def photo_update(chat_id: int, file_id: str) -> dict:
+    sizes = [{"file_id": f"{file_id}-small", "file_unique_id": "s", "width": 90, "height": 90},
+             {"file_id": file_id, "file_unique_id": "b", "width": 1280, "height": 960}]
+    return {"update_id": next(_update_ids),
+            "message": {"message_id": next(_update_ids), "date": int(time.time()), "photo": sizes,
+                        "chat": {"id": chat_id, "type": "private"}, "from": {"id": chat_id, "is_bot": False,
+                                                                               "first_name": "An"}}}
+
+
+def location_update(chat_id: int, latitude: float, longitude: float) -> dict:
+    return {"update_id": next(_update_ids),
+            "message": {"message_id": next(_update_ids), "date": int(time.time()),
+                        "location": {"latitude": latitude, "longitude": longitude},
+                        "chat": {"id": chat_id, "type": "private"}, "from": {"id": chat_id, "is_bot": False,
+                                                                               "first_name": "An"}}}

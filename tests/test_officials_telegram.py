@@ -171,3 +171,23 @@ async def test_a_handoff_through_the_officials_group(tg_officials):
     assert "kết thúc cuộc trò chuyện" in fake.sent(citizen)[-1]["text"]
     await deliver(client, text_update(citizen, "/start"))
     assert fake.sent(citizen)[-1]["text"].startswith("Xin chào")
+
+
+async def test_a_linked_official_is_assigned_by_name(tg_officials):
+    from motcua.store.officials import create_official
+
+    client, fake = tg_officials
+    app = client.server.app
+    async with app[DB].session() as s, s.begin():
+        official = await create_official(s, "lam.kt", "mat-khau-lam-123", agency="phong_kinh_te",
+                                         full_name="Lâm Văn Tú")
+        official.telegram_user_id = str(OFFICIAL)
+        c = await file_complaint(s, load_catalogue().locality, sender_id="web:linked1",
+                                 content="Mương thoát nước bị lấp ở thôn Phú Hữu", category="ha_tang_giao_thong")
+        ticket, official_id = c.ticket, official.id
+    await officials_telegram.post_new(app)
+    await deliver(client, group_callback(GROUP, OFFICIAL, f"of:take:{ticket}"))
+    async with app[DB].session() as s:
+        c = await by_ticket(s, ticket)
+        events = await events_of(s, c.id)
+    assert c.assigned_to == official_id and events[-1].detail == "Lâm Văn Tú"

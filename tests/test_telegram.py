@@ -245,3 +245,151 @@ async def test_a_reply_telegram_refuses_goes_to_the_outbox_and_is_sent_later(tg,
     async with db.session() as s:
         assert (await s.scalars(query)).all() == ["sent"]
     await db.dispose()
+
+
+async def test_a_complaint_with_a_shared_location_and_a_photo(tg, rasa_servers):
+    """The place question offers Telegram's location button; the photo step exists on Telegram; both
+    are stored with the complaint, and the dashboard shows the photo fetched through the Bot API."""
+    import re
+
+    from sqlalchemy import select
+
+    from fake_telegram import location_update, photo_update
+    from motcua.store.models import Complaint
+    from motcua.store.officials import create_official
+
+    client, fake = tg
+    chat = next(_chats)
+
+    async def step(update) -> dict:
+        await deliver(client, update)
+        return fake.sent(chat)[-1]
+
+    await step(text_update(chat, "tôi muốn gửi phản ánh"))
+    await step(text_update(chat, "Cây xanh bị đổ chắn ngang đường vào trường tiểu học"))
+    place = await step(callback_update(chat, '/inform{"complaint_category": "ha_tang_giao_thong"}'))
+    keyboard = place["reply_markup"] if isinstance(place["reply_markup"], dict) else json.loads(place["reply_markup"])
+    assert keyboard["keyboard"][0][0]["request_location"] is True and "ở đâu" in place["text"]
+    photo_question = await step(location_update(chat, 14.356789, 108.998765))
+    assert "ảnh hiện trường" in photo_question["text"]
+    fake.files["AgACphoto1"] = b"\xff\xd8\xff\xe0 fake jpeg bytes"
+    assert "họ tên" in (await step(photo_update(chat, "AgACphoto1")))["text"]
+    await step(text_update(chat, "Võ Thị Lan"))
+    summary = await step(text_update(chat, "0905 444 555"))
+    assert "Vị trí đã chia sẻ: 14.35679, 108.99877" in summary["text"] and "Ảnh hiện trường: có" in summary["text"]
+    done = await step(callback_update(chat, "/affirm"))
+    ticket = re.search(r"PA-\d{4}-\d{6}", done["text"]).group(0)
+
+    db = Database(rasa_servers["database_url"])
+    async with db.session() as s, s.begin():
+        c = await s.scalar(select(Complaint).where(Complaint.ticket == ticket))
+        await create_official(s, f"tg{chat}", "mat-khau-anh-1234", role="supervisor")
+    await db.dispose()
+    assert (round(c.latitude, 5), round(c.longitude, 5)) == (14.35679, 108.99877)
+    assert c.photo == "telegram:AgACphoto1"
+    await client.post("/officials/login", data={"username": f"tg{chat}", "password": "mat-khau-anh-1234"})
+    assert (await client.get(f"/officials/complaints/{ticket}/photo")).status == 200
+    assert await (await client.get(f"/officials/complaints/{ticket}/photo")).read() == fake.files["AgACphoto1"]
+    page = await (await client.get(f"/officials/complaints/{ticket}")).text()
+    assert 'id="photo"' in page and "openstreetmap" in page
+
+
+async def test_a_photo_outside_a_complaint_is_acknowledged(tg):
+    from fake_telegram import photo_update
+
+    client, fake = tg
+    chat = next(_chats)
+    await deliver(client, photo_update(chat, "AgACstray"))
+    assert "đã nhận được ảnh" in fake.sent(chat)[-1]["text"]
+
+
+async def test_a_gateway_killed_after_acknowledging_an_update_answers_it_after_restart(fake_tg, rasa_servers,
+                                                                                       tmp_path):
+    """A real gateway process is killed (SIGKILL) between storing an update (Telegram got its 200)
+    and replying; the next process answers the update from the inbox, once."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import aiohttp
+
+    from conftest import PROJECT_ROOT, free_port
+
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'gw.db'}",
+           "CASE_DATABASE_URL": rasa_servers["case_database_url"], "RASA_URL": rasa_servers["rasa_url"],
+           "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": SECRET,
+           "TELEGRAM_WEBHOOK_URL": "https://bot.example.invalid/telegram/webhook",
+           "TELEGRAM_API_BASE_URL": fake_tg.base_url, "DOSSIER_WATCH_SECONDS": "0",
+           "ESCALATION_CHECK_SECONDS": "0", "OUTBOX_SECONDS": "0"}
+
+    async def start() -> subprocess.Popen:
+        proc = subprocess.Popen([sys.executable, "-m", "bot"], cwd=PROJECT_ROOT, env=env,
+                                stdout=open(tmp_path / "gw.log", "ab"), stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        async with aiohttp.ClientSession() as http:
+            while time.monotonic() < deadline:
+                try:
+                    async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
+                        if r.status == 200:
+                            return proc
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.3)
+        raise AssertionError((tmp_path / "gw.log").read_text(errors="replace")[-3000:])
+
+    chat = next(_chats)
+    fake_tg.hold = asyncio.Event()  # Telegram hangs on the "typing…" action, before the reply
+    fake_tg.hold_method = "sendChatAction"
+    gateway = await start()
+    try:
+        async with aiohttp.ClientSession() as http:
+            async with http.post(f"http://127.0.0.1:{port}/telegram/webhook", json=text_update(chat, "/start"),
+                                 headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as r:
+                assert r.status == 200  # acknowledged: Telegram will not deliver it again
+        for _ in range(200):
+            if fake_tg.held:
+                break
+            await asyncio.sleep(0.1)
+        assert fake_tg.held == 1  # stored and being processed…
+        gateway.send_signal(signal.SIGKILL)  # …and the process dies
+        gateway.wait(10)
+    finally:
+        if gateway.poll() is None:
+            gateway.kill()
+    assert fake_tg.sent(chat) == []
+    fake_tg.hold.set()
+    gateway = await start()
+    try:
+        for _ in range(300):
+            if fake_tg.sent(chat):
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(1)
+        (reply,) = fake_tg.sent(chat)  # answered, once
+        assert reply["text"].startswith("Xin chào anh/chị")
+    finally:
+        gateway.terminate()
+        gateway.wait(20)
+
+
+async def test_a_telegram_citizen_asks_a_procedure_and_looks_up_a_dossier(tg):
+    client, fake = tg
+    chat = next(_chats)
+    await deliver(client, text_update(chat, "lam so do mat bao lau"))
+    assert "ngày" in fake.sent(chat)[-1]["text"]
+    await deliver(client, text_update(chat, "tra cứu hồ sơ 000.00.24.H08-261101-0003"))
+    assert "4 số cuối" in fake.sent(chat)[-1]["text"]
+    await deliver(client, text_update(chat, "3333"))
+    assert "bổ sung" in fake.sent(chat)[-1]["text"].lower()
+
+
+@pytest.mark.parametrize("text", ["", "x" * 10_000, "😀😀😀", "\x00\x07\x1b", "'; DROP TABLE complaints;--"])
+async def test_bad_input_on_telegram_gets_a_polite_vietnamese_reply(tg, text):
+    client, fake = tg
+    chat = next(_chats)
+    assert await deliver(client, text_update(chat, text)) == 200
+    reply = fake.sent(chat)[-1]["text"]
+    assert "Traceback" not in reply and "anh/chị" in reply.lower()

@@ -18,6 +18,7 @@ from telegram.error import NetworkError, RetryAfter, TelegramError
 
 from bot import inbox, officials_telegram
 from bot.messages import split_text
+from bot.periodic import every
 from bot.gateway import answer, require_secret
 from bot.rasa_client import Reply
 from bot.state import DB, HTTP, SETTINGS, TELEGRAM
@@ -37,7 +38,7 @@ NOT_TEXT = "Hiện tôi chỉ đọc được tin nhắn chữ. Anh/chị vui l�
 def make_bot(app: web.Application) -> Bot:
     settings = app[SETTINGS]
     return Bot(settings.telegram_bot_token, base_url=f"{settings.telegram_api_base_url}/bot",
-               request=AiohttpRequest(app[HTTP]))
+               base_file_url=f"{settings.telegram_api_base_url}/file/bot", request=AiohttpRequest(app[HTTP]))
 
 
 # --- receiving -------------------------------------------------------------------------------
@@ -81,7 +82,14 @@ async def handle_update(app: web.Application, update: Update) -> None:
     elif update.message is not None:
         message = update.message
         chat_id = message.chat.id
-        if message.contact is not None:
+        if message.location is not None:
+            # A place shared on the map: the complaint form takes it as the place.
+            text = f'/inform{{"location": "{message.location.latitude:.6f},{message.location.longitude:.6f}"}}'
+            await with_retry(lambda: bot.send_message(chat_id, "Đã nhận vị trí.", reply_markup=ReplyKeyboardRemove()))
+        elif message.photo:
+            # The largest size's file id; the dashboard fetches the picture through the Bot API.
+            text = f'/inform{{"photo": "telegram:{message.photo[-1].file_id}"}}'
+        elif message.contact is not None:
             text = message.contact.phone_number
             await with_retry(lambda: bot.send_message(chat_id, "Đã nhận số điện thoại.",
                                                       reply_markup=ReplyKeyboardRemove()))
@@ -107,6 +115,10 @@ async def send(app: web.Application, chat_id: int, reply: Reply) -> None:
         # Telegram's own button that sends the citizen's phone number, so it need not be typed.
         markup = ReplyKeyboardMarkup([[KeyboardButton("Chia sẻ số điện thoại", request_contact=True)]],
                                      one_time_keyboard=True, resize_keyboard=True)
+    elif reply.custom.get("request_location"):
+        # Telegram's own button that sends the phone's location; "Bỏ qua" is typed as text.
+        markup = ReplyKeyboardMarkup([[KeyboardButton("Gửi vị trí hiện tại", request_location=True)],
+                                      [KeyboardButton("Bỏ qua")]], one_time_keyboard=True, resize_keyboard=True)
     elif reply.buttons:
         async with app[DB].session() as session, session.begin():
             rows = [[InlineKeyboardButton(b["title"][:64], callback_data=await short_payload(session, b["payload"]))]
@@ -172,7 +184,8 @@ async def telegram_ctx(app: web.Application):
         log.error("could not set up Telegram: %s", exc)
     feed = None
     if officials_telegram.group_id(app) is not None and settings.officials_feed_seconds > 0:
-        feed = asyncio.ensure_future(officials_telegram.run(app))
+        feed = asyncio.ensure_future(every(app, settings.officials_feed_seconds, officials_telegram.post_new,
+                                           "officials' feed"))
     yield
     if feed is not None:
         feed.cancel()

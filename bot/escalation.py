@@ -1,5 +1,6 @@
 """The escalation scheduler: every few minutes, complaints near their deadline are flagged and
-overdue ones escalated to the supervising agency; the citizen is told of an escalation."""
+overdue ones escalated to the supervising agency. The officials' Telegram group hears of both
+(under the ticket's post); the citizen is told of an escalation."""
 from __future__ import annotations
 
 import logging
@@ -8,7 +9,7 @@ from typing import Optional
 
 from aiohttp import web
 
-from bot import messages
+from bot import messages, officials_telegram
 from bot.notify import tell_citizen
 from bot.state import DB
 from motcua.catalogue import load_catalogue
@@ -23,8 +24,14 @@ async def check_once(app: web.Application, now: Optional[datetime] = None) -> li
     async with app[DB].session() as session, session.begin():
         changes = await check_deadlines(session, locality, now or datetime.now(timezone.utc))
     for change in changes:
+        agency = locality.agency_name(change.agency)
         if change.kind == "escalated":
             await tell_citizen(app, change.sender_id, messages.COMPLAINT_ESCALATED.format(
-                ticket=change.ticket, agency=locality.agency_name(change.agency)))
+                ticket=change.ticket, agency=agency))
+            await officials_telegram.say_in_group(
+                app, f"{change.ticket} đã quá hạn xử lý và được chuyển lên {agency}.", change.ticket)
+        else:
+            await officials_telegram.say_in_group(
+                app, f"{change.ticket} sắp đến hạn xử lý ({agency}).", change.ticket)
         log.info("complaint %s: %s (%s)", change.ticket, change.kind, change.agency)
     return changes

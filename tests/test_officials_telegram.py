@@ -191,3 +191,22 @@ async def test_a_linked_official_is_assigned_by_name(tg_officials):
         c = await by_ticket(s, ticket)
         events = await events_of(s, c.id)
     assert c.assigned_to == official_id and events[-1].detail == "Lâm Văn Tú"
+
+
+async def test_due_soon_and_escalation_are_told_to_the_group(tg_officials):
+    from datetime import datetime
+
+    from bot import escalation
+    from motcua.workdays import VIETNAM
+
+    client, fake = tg_officials
+    app = client.server.app
+    filed = datetime.now(VIETNAM).replace(year=2026, month=10, day=5, hour=9)  # Mon; deadline Mon 19 Oct
+    async with app[DB].session() as s, s.begin():
+        c = await file_complaint(s, load_catalogue().locality, sender_id="web:late2", now=filed,
+                                 content="Ổ gà lớn giữa đường liên xã rất nguy hiểm", category="ha_tang_giao_thong")
+        ticket = c.ticket
+    await escalation.check_once(app, now=datetime(2026, 10, 15, 9, tzinfo=VIETNAM))
+    assert fake.sent(GROUP)[-1]["text"] == f"{ticket} sắp đến hạn xử lý (Phòng Kinh tế xã Hoài Ân)."
+    await escalation.check_once(app, now=datetime(2026, 10, 20, 9, tzinfo=VIETNAM))
+    assert fake.sent(GROUP)[-1]["text"] == f"{ticket} đã quá hạn xử lý và được chuyển lên Ủy ban nhân dân xã Hoài Ân."

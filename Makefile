@@ -15,7 +15,7 @@ PYTHON310 ?= $(shell \
 CHROMIUM_PATH ?= /usr/bin/chromium
 export CHROMIUM_PATH
 
-.PHONY: run test train bench seed venv clean browser
+.PHONY: run test train bench bench-load seed venv clean browser
 
 venv: $(STAMP)
 
@@ -47,6 +47,10 @@ test: venv browser
 
 bench: venv
 	$(VENV)/bin/python bench/turn_latency.py
+
+# Telegram-webhook load at 1/10/50/200 chats against a plain `rasa init` baseline (README, "Measurements").
+bench-load: venv
+	$(VENV)/bin/python bench/load.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) models/*.tar.gz var/*.db

@@ -11,7 +11,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot import auth, dashboard, escalation, handoff, health, inbox, messages, open311, outbox
+from bot import admin, auth, dashboard, escalation, handoff, health, inbox, messages, open311, outbox
 from bot.handlers import telegram, webchat, zalo, zalo_oa
 from bot.rasa_client import RasaClient
 from bot.state import CASES, DB, HTTP, RASA, SETTINGS
@@ -54,6 +54,18 @@ ROUTES = [
     web.post("/officials/handoffs/{id:\\d+}/{action}", dashboard.handoff_action),
     web.get("/officials/accounts", dashboard.accounts),
     web.post("/officials/accounts", dashboard.create_account),
+    # Admins improve the bot (issue 8)
+    web.get("/admin", admin.to_inbox),
+    web.get("/admin/", admin.inbox),
+    web.get("/admin/nlu/{id:\\d+}", admin.group_page),
+    web.post("/admin/nlu/{id:\\d+}", admin.group_action),
+    web.get("/admin/faq", admin.faq_page),
+    web.post("/admin/faq", admin.faq_action),
+    web.get("/admin/models", admin.models_page),
+    web.get("/admin/models/progress.json", admin.progress_json),
+    web.post("/admin/models/retrain", admin.retrain),
+    web.get("/admin/models/{id:\\d+}", admin.model_page),
+    web.post("/admin/models/{id:\\d+}/{action:promote|override|rollback}", admin.model_action),
 ]
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -120,5 +132,6 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
     app.cleanup_ctx.append(telegram.telegram_ctx)
     app.cleanup_ctx.append(zalo.zalo_ctx)
     app.cleanup_ctx.append(zalo_oa.zalo_oa_ctx)
+    admin.setup(app)
     app.add_routes(ROUTES)
     return app

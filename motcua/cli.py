@@ -12,18 +12,65 @@ from motcua.settings import Settings
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     from motcua.training import ensure_model
 
+    if args.candidate:
+        return asyncio.run(_train_candidate(settings))
     path = ensure_model(settings.models_dir, force=args.force)
     print(f"Model: {path}")
     return 0
 
 
+async def _train_candidate(settings: Settings) -> int:
+    """What the admin page's "Huấn luyện lại" does: train, evaluate next to the serving model,
+    promote into the running Rasa if the rule allows, and record it in the model history."""
+    import aiohttp
+
+    from motcua.retrain import PROGRESS_PREFIX, Progress, Retrainer, Workspace
+    from motcua.store import Database
+    from motcua.store.models import ModelVersion
+
+    progress = Progress(1)
+
+    def show(line: str) -> None:  # Rasa's lines as they are; the worker's own as a stage
+        if not line.startswith(PROGRESS_PREFIX):
+            print(line, flush=True)
+        elif '"event": "result"' not in line and (update := progress.feed(line)):
+            print(f"[{update[0]:>3}%] {update[1]}", flush=True)
+
+    db = Database(settings.database_url)
+    try:
+        await db.migrate()
+        async with aiohttp.ClientSession() as http:
+            retrainer = Retrainer(db, http, settings.rasa_url, settings.rasa_token, Workspace(settings.models_dir),
+                                  on_line=show)
+            if not await retrainer.serving_name():
+                print(f"Rasa does not answer at {settings.rasa_url} (is it running, with RASA_TOKEN set to its token?)",
+                      file=sys.stderr)
+                return 2
+            run_id = await retrainer.start("motcua train --candidate")
+            await retrainer.wait()
+            async with db.session() as session:
+                run = await session.get(ModelVersion, run_id)
+        print(f"\nRun #{run.id}: {run.status} — {run.stage}")
+        if run.scores and run.baseline_scores:
+            print(f"Held-out accuracy: serving {run.baseline_scores['accuracy']:.3f}, candidate {run.scores['accuracy']:.3f}")
+        for reason in run.reasons or []:
+            print(f"  {reason}")
+        if run.error:
+            print(run.error, file=sys.stderr)
+        return 0 if run.status in ("accepted", "unchanged") else 1
+    finally:
+        await db.dispose()
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from motcua.supervisor import ChildSpec, Supervisor
-    from motcua.training import ensure_model
+    from motcua.training import active_model, ensure_model
 
     import secrets
 
-    model = ensure_model(settings.models_dir)
+    # The model admins last promoted (unless developers changed the data since), else the model
+    # for the current data.
+    model = active_model(settings.models_dir) or ensure_model(settings.models_dir)
     # Rasa's API and the action server have no authentication of their own: they listen on
     # loopback (unless their URLs name another interface), and Rasa's API needs a token.
     token = settings.rasa_token or secrets.token_urlsafe(24)
@@ -32,7 +79,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     specs = [
         ChildSpec("actions", [py, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_server_port)],
                   {**env, "SANIC_HOST": settings.action_server_host}),
-        ChildSpec("rasa", [py, "-m", "rasa", "run", "--enable-api", "--auth-token", token, "--model", str(model),
+        # Rasa's own command line, with the speed-ups of motcua/rasa_run.py applied first. The token
+        # is joined to its option: a token_urlsafe that starts with "-" would read as an option.
+        ChildSpec("rasa", [py, "-m", "motcua.rasa_run", "run", "--enable-api", f"--auth-token={token}", "--model", str(model),
                            "--endpoints", str(PROJECT_ROOT / "endpoints.yml"),
                            "--credentials", str(PROJECT_ROOT / "credentials.yml"),
                            "--interface", settings.rasa_host, "--port", str(settings.rasa_port)], env),
@@ -155,6 +204,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = verbs.add_parser("train", help="train the Rasa model into models/")
     train.add_argument("--force", action="store_true", help="train even if a model for this data exists")
+    train.add_argument("--candidate", action="store_true",
+                       help="as the admin page does: train, evaluate next to the model Rasa serves (RASA_URL, "
+                            "RASA_TOKEN), promote it if it is not worse, record it in the model history")
     train.set_defaults(func=cmd_train)
 
     nlu = verbs.add_parser("nlu", help="NLU tools")

@@ -1,24 +1,35 @@
 """Training the Rasa model, cached by a hash of everything that shapes it."""
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Optional, Sequence
 
 from motcua import PROJECT_ROOT
 
 CONFIG = PROJECT_ROOT / "config.yml"
 DOMAIN = PROJECT_ROOT / "domain.yml"
+# Written by the admin pages (motcua/admin_data.py), each only once an admin adds something:
+# annotated examples and FAQ questions, the FAQ rules, and the FAQ intents with their answers
+# (a domain fragment, merged with domain.yml at training time).
+ADMIN_NLU = PROJECT_ROOT / "nlu" / "data" / "nlu" / "admin_annotations.yml"
+ADMIN_RULES = PROJECT_ROOT / "nlu" / "data" / "admin_rules.yml"
+ADMIN_DOMAIN = PROJECT_ROOT / "nlu" / "data" / "admin_domain.yml"
 # Training data, by kind. nlu/data/test/ is held out and never listed here.
 TRAINING_DATA = [
     PROJECT_ROOT / "nlu" / "data" / "nlu",
     PROJECT_ROOT / "nlu" / "data" / "rules.yml",
     PROJECT_ROOT / "nlu" / "data" / "stories.yml",
+    ADMIN_RULES,
 ]
 # Code and tables that the pipeline runs: a change there also needs a new model.
 PIPELINE_CODE = [PROJECT_ROOT / "nlu" / "__init__.py", PROJECT_ROOT / "nlu" / "components.py",
@@ -40,32 +51,95 @@ def _files(paths: Sequence[Path]) -> list[Path]:
     return out
 
 
-def data_hash(config: Path = CONFIG) -> str:
+@dataclass(frozen=True)
+class Inputs:
+    """Everything a training reads: the config, the domain (domain.yml and, once admins add FAQ
+    answers, their fragment) and the training data. Tests point the admin files elsewhere."""
+
+    config: Path = CONFIG
+    domain: tuple[Path, ...] = (DOMAIN, ADMIN_DOMAIN)
+    data: tuple[Path, ...] = tuple(TRAINING_DATA)
+    # Admin-written files outside the default places (in tests: a temporary folder).
+    admin_files: tuple[Path, ...] = ()
+
+    def with_admin_files(self, nlu: Path, rules: Path, domain: Path) -> "Inputs":
+        """These admin files instead of the default ones."""
+        defaults = {ADMIN_NLU, ADMIN_RULES, ADMIN_DOMAIN}
+        return Inputs(self.config, tuple(p for p in self.domain if p not in defaults) + (domain,),
+                      tuple(p for p in self.data if p not in defaults) + (nlu, rules), (nlu, rules, domain))
+
+    def domain_files(self) -> list[Path]:
+        return [p for p in self.domain if p.exists()]
+
+    def data_paths(self) -> list[Path]:
+        return [p for p in self.data if p.exists()]
+
+    def files(self, admin: bool = True) -> list[Path]:
+        """Every file that shapes the model, in a fixed order (with or without the admin ones)."""
+        found = _files([self.config, *self.domain_files(), *self.data_paths(), *PIPELINE_CODE])
+        if admin:
+            return found
+        skip = {p.resolve() for p in (ADMIN_NLU, ADMIN_RULES, ADMIN_DOMAIN, *self.admin_files)}
+        return [f for f in found if f.resolve() not in skip]
+
+
+def _name(f: Path) -> str:
+    try:
+        return str(f.relative_to(PROJECT_ROOT))
+    except ValueError:  # admin files in a test's temporary folder
+        return f"admin/{f.name}"
+
+
+def inputs_hash(inputs: Inputs, admin: bool = True) -> str:
+    """The hash that names a model. Without the admin files (admin=False) it changes only when
+    developers change the config, domain, data or pipeline code (see active_model)."""
     digest = hashlib.sha256()
-    for f in _files([config, DOMAIN, *training_data_paths(), *PIPELINE_CODE]):
-        digest.update(str(f.relative_to(PROJECT_ROOT)).encode())
+    for f in inputs.files(admin):
+        digest.update(_name(f).encode())
         digest.update(b"\0")
         digest.update(f.read_bytes())
         digest.update(b"\0")
     return digest.hexdigest()[:16]
 
 
-def model_path(models_dir: Path, config: Path = CONFIG) -> Path:
-    return Path(models_dir) / f"{MODEL_PREFIX}{data_hash(config)}.tar.gz"
+def data_hash(config: Path = CONFIG) -> str:
+    return inputs_hash(Inputs(config=config))
+
+
+def model_path(models_dir: Path, config: Path = CONFIG, inputs: Optional[Inputs] = None) -> Path:
+    h = inputs_hash(inputs) if inputs is not None else data_hash(config)
+    return Path(models_dir) / f"{MODEL_PREFIX}{h}.tar.gz"
+
+
+@contextlib.contextmanager
+def domain_argument(inputs: Inputs) -> Iterator[Path]:
+    """What to pass as `rasa train --domain`: domain.yml itself, or, with the admins' FAQ fragment,
+    a temporary folder holding both (Rasa merges the domain files of a folder)."""
+    files = inputs.domain_files()
+    if len(files) == 1:
+        yield files[0]
+        return
+    with tempfile.TemporaryDirectory(prefix="motcua-domain-") as tmp:
+        for i, f in enumerate(files):
+            shutil.copyfile(f, Path(tmp) / f"{i}_{f.name}")
+        yield Path(tmp)
+
+
+def train_command(inputs: Inputs, domain: Path, out_dir: Path, name: str) -> list[str]:
+    """`rasa train` arguments (after the program name) for these inputs."""
+    return ["train", "--config", str(inputs.config), "--domain", str(domain),
+            "--data", *[str(p) for p in inputs.data_paths()],
+            "--out", str(out_dir), "--fixed-model-name", name.removesuffix(".tar.gz")]
 
 
 def train(models_dir: Path, config: Path = CONFIG, extra_args: Sequence[str] = ()) -> Path:
     """Train into a temporary folder and move the model into place only when complete."""
+    inputs = Inputs(config=config)
     target = model_path(models_dir, config)
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".training-") as tmp:
-        cmd = [
-            sys.executable, "-m", "rasa", "train",
-            "--config", str(config), "--domain", str(DOMAIN),
-            "--data", *[str(p) for p in training_data_paths()],
-            "--out", tmp, "--fixed-model-name", target.name[: -len(".tar.gz")],
-            *extra_args,
-        ]
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".training-") as tmp, \
+            domain_argument(inputs) as domain:
+        cmd = [sys.executable, "-m", "rasa", *train_command(inputs, domain, Path(tmp), target.name), *extra_args]
         subprocess.run(cmd, cwd=PROJECT_ROOT, check=True)
         os.replace(Path(tmp) / target.name, target)
     return target
@@ -84,3 +158,32 @@ def ensure_model(models_dir: Path, config: Path = CONFIG, force: bool = False) -
             return target
         print(f"Training the Rasa model for the current data → {target.name}", flush=True)
         return train(models_dir, config)
+
+
+# --- the model admins put into service (motcua/retrain.py) -------------------------------------
+ACTIVE_FILE = "active.json"
+
+
+def write_active(models_dir: Path, name: str, inputs: Optional[Inputs] = None) -> None:
+    """Remember the model admins promoted, with the hash of the data outside the admin files."""
+    inputs = inputs or Inputs()
+    path = Path(models_dir) / ACTIVE_FILE
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"model": name, "base_hash": inputs_hash(inputs, admin=False)}), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def active_model(models_dir: Path, inputs: Optional[Inputs] = None) -> Optional[Path]:
+    """The model admins last promoted, if it exists and nothing but admin files changed since.
+
+    `motcua run` serves it rather than the model for the current data: a candidate the promotion
+    rule refused must not go live at the next start. When developers change the config, domain,
+    data or pipeline, this gives None and the model for the current data is used (and trained)."""
+    try:
+        active = json.loads((Path(models_dir) / ACTIVE_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    path = Path(models_dir) / str(active.get("model", ""))
+    if not path.is_file() or active.get("base_hash") != inputs_hash(inputs or Inputs(), admin=False):
+        return None
+    return path

@@ -11,6 +11,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.orm import sessionmaker
+from sqlalchemy.pool import AsyncAdaptedQueuePool
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 # The embedded case (dossier) database has its own schema history: in production it is
@@ -27,6 +28,10 @@ def make_engine(url: str, **kwargs) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            # SQLAlchemy 1.4 gives file databases no pool: every session would open a connection (a
+            # thread, the pragmas below) and close it. Kept open, a turn's store writes cost half the
+            # CPU (bench/load.py, README "Measurements").
+            kwargs.setdefault("poolclass", AsyncAdaptedQueuePool)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 
         @event.listens_for(engine.sync_engine, "connect")

@@ -245,3 +245,74 @@ class FormalGuidance(Base):
     sender_id = Column(String(200), nullable=False, index=True)
     kind = Column(String(16), nullable=False)  # khieu_nai, to_cao
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class NluInboxItem(Base):
+    """A citizen message the bot may have misunderstood, kept for admins to annotate (issue 8):
+    low intent confidence (the fallback), a procedure answer marked unhelpful, or the message
+    before a handoff to officials. The text is stored with phone and CCCD numbers masked."""
+
+    __tablename__ = "nlu_inbox"
+    __table_args__ = (UniqueConstraint("source", "source_id", name="uq_nlu_inbox_source"),)
+
+    id = Column(Integer, primary_key=True)
+    sender_id = Column(String(200), nullable=False, index=True)
+    text = Column(Text, nullable=False)
+    # fold(text): lower case, no diacritics, shorthand expanded; identical ones are one group.
+    folded = Column(String(500), nullable=False, index=True)
+    # Why it is here: fallback (low confidence), unhelpful (rating), handoff; harvested rows
+    # keep the rating's or handoff's id, so harvesting twice adds nothing.
+    source = Column(String(16), nullable=False)
+    source_id = Column(Integer, nullable=True)
+    intent = Column(String(64), nullable=True)  # the classifier's best intent (before the fallback)
+    confidence = Column(Float, nullable=True)
+    ranking = Column(JSON, nullable=True)  # [[intent, confidence], …] top 3
+    procedure = Column(String(64), nullable=True)  # the procedure the bot understood, if any
+    # new → annotated | dismissed (| skipped: a harvested rating/handoff with no citizen wording)
+    status = Column(String(12), nullable=False, default="new", index=True)
+    resolved_intent = Column(String(64), nullable=True)
+    resolved_by = Column(String(200), nullable=True)
+    resolved_at = Column(DateTime(timezone=True), nullable=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class ModelVersion(Base):
+    """One retraining run and the model it produced: its held-out scores next to the model that
+    was serving then, and the verdict of the promotion rule (motcua/retrain.py)."""
+
+    __tablename__ = "model_versions"
+
+    id = Column(Integer, primary_key=True)
+    name = Column(String(200), nullable=True, index=True)  # file in models/ (several runs may share one)
+    # running → accepted (promoted) | rejected (an admin may override) | unchanged | failed;
+    # initial: a model that was serving before any retraining (registered when first seen)
+    status = Column(String(12), nullable=False, default="running")
+    stage = Column(String(200), nullable=False, default="")
+    progress = Column(Integer, nullable=False, default=0)
+    started_by = Column(String(200), nullable=False, default="")
+    data_hash = Column(String(32), nullable=True)
+    scores = Column(JSON, nullable=True)  # accuracy, macro_f1, n, per_intent {intent: {f1, …}}, entity_f1
+    baseline_id = Column(Integer, ForeignKey("model_versions.id", ondelete="SET NULL"), nullable=True)
+    baseline_scores = Column(JSON, nullable=True)  # the serving model, on the same examples, same run
+    reasons = Column(JSON, nullable=True)  # why the rule refused it (Vietnamese sentences)
+    error = Column(Text, nullable=True)
+    log_tail = Column(Text, nullable=True)
+    train_seconds = Column(Float, nullable=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)  # heartbeat while running
+    finished_at = Column(DateTime(timezone=True), nullable=True)
+
+
+class ModelEvent(Base):
+    """A model put into service: promoted by the rule, by an admin's override (with the reason),
+    rolled back to, or found serving at start. The newest event names the serving model."""
+
+    __tablename__ = "model_events"
+
+    id = Column(Integer, primary_key=True)
+    model_id = Column(Integer, ForeignKey("model_versions.id", ondelete="CASCADE"), nullable=False, index=True)
+    action = Column(String(12), nullable=False)  # promote, override, rollback, startup
+    actor = Column(String(200), nullable=False)
+    reason = Column(Text, nullable=False, default="")
+    swap_seconds = Column(Float, nullable=True)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)

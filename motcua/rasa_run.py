@@ -1,0 +1,103 @@
+"""`python -m motcua.rasa_run run …`: Rasa's own command line, with measured speed-ups applied first.
+
+`motcua run` starts Rasa through this module. Each patch keeps Rasa's behaviour and is there
+because bench/load.py's profile showed its cost (README, "Measurements"):
+
+- Rasa 3.6 checks every answer of the action server with `jsonschema.validate(result, schema)`,
+  which first validates its own constant schema against the JSON Schema meta-schema, every time.
+  With jsonschema 4.17 that meta-schema check was half of Rasa's CPU time per turn under load
+  (forms call the action server at every step). The answer is still validated, with the same
+  schema and the same error message, by a validator built (and checked) once.
+- The NLU output for a message depends only on its text and the model (the same whatever the
+  tracker, sender or metadata): identical texts, button payloads above all (they go through the
+  whole pipeline too), are parsed once per model and kept in a bounded LRU cache; a copy is
+  returned each time. A new model (another model id) starts afresh. Hits are logged now and then.
+"""
+from __future__ import annotations
+
+import copy
+import logging
+from collections import OrderedDict
+from typing import Any
+
+# Under "rasa": Rasa sets the level of its own loggers only (INFO by default, LOG_LEVEL).
+log = logging.getLogger("rasa.motcua")
+PARSE_CACHE_SIZE = 4096
+PARSE_CACHE_MAX_CHARS = 500
+
+
+def patch_action_result_validation() -> None:
+    from jsonschema import ValidationError
+    from jsonschema.exceptions import best_match
+    from jsonschema.validators import validator_for
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.constants import DOCS_BASE_URL
+
+    if getattr(RemoteAction._validate_action_result, "_motcua", False):
+        return
+    schema = RemoteAction.action_response_format_spec()
+    cls = validator_for(schema)
+    cls.check_schema(schema)
+    validator = cls(schema)
+
+    def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
+        # What jsonschema.validate does, less the schema check: the best-matching error is raised.
+        error = best_match(validator.iter_errors(result))
+        if error is None:
+            return True
+        assert isinstance(error, ValidationError)
+        error.message += (
+            f". Failed to validate Action server response from API, "
+            f"make sure your response from the Action endpoint is valid. "
+            f"For more information about the format visit "
+            f"{DOCS_BASE_URL}/custom-actions"
+        )
+        raise error
+
+    _validate_action_result._motcua = True  # type: ignore[attr-defined]
+    RemoteAction._validate_action_result = _validate_action_result
+
+
+def patch_parse_cache(size: int = PARSE_CACHE_SIZE) -> None:
+    from rasa.core.processor import MessageProcessor
+
+    original = MessageProcessor._parse_message_with_graph
+    if getattr(original, "_motcua", False):
+        return
+    cache: "OrderedDict[tuple, dict[str, Any]]" = OrderedDict()
+    counts = {"hits": 0, "lookups": 0}
+
+    def _parse_message_with_graph(self: MessageProcessor, message: Any, tracker: Any,
+                                  only_output_properties: bool = True) -> dict[str, Any]:
+        text = message.text
+        if not isinstance(text, str) or len(text) > PARSE_CACHE_MAX_CHARS:
+            return original(self, message, tracker, only_output_properties)
+        key = (self.model_metadata.model_id, only_output_properties, text)
+        counts["lookups"] += 1
+        found = cache.get(key)
+        if found is not None:
+            cache.move_to_end(key)
+            counts["hits"] += 1
+        else:
+            found = original(self, message, tracker, only_output_properties)
+            cache[key] = copy.deepcopy(found)
+            if len(cache) > size:
+                cache.popitem(last=False)
+        if counts["lookups"] % 500 == 0:
+            log.info("NLU cache: %d hits / %d lookups", counts["hits"], counts["lookups"])
+        return copy.deepcopy(found)
+
+    _parse_message_with_graph._motcua = True  # type: ignore[attr-defined]
+    MessageProcessor._parse_message_with_graph = _parse_message_with_graph
+
+
+def main() -> None:
+    patch_action_result_validation()
+    patch_parse_cache()
+    from rasa.__main__ import main as rasa_main
+
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""motcua/rasa_run.py: Rasa's speed-ups keep Rasa's behaviour."""
+from types import SimpleNamespace
+
+import pytest
+from jsonschema import ValidationError
+from rasa.core.actions.action import RemoteAction
+from rasa.core.processor import MessageProcessor
+
+from motcua import rasa_run
+
+GOOD = {"events": [{"event": "slot", "name": "complaint_place", "value": "-", "timestamp": None},
+                   {"event": "active_loop", "name": None}],
+        "responses": [{"text": "Phản ánh của anh/chị thuộc lĩnh vực nào?", "buttons": []}]}
+BAD = [{"events": [{"event": "slot", "timestamp": "x"}], "responses": "no"},
+       {"events": "none"},
+       {"events": [{"event": "no_such_event"}]}]
+
+
+def error_of(action: RemoteAction, result: dict) -> str:
+    with pytest.raises(ValidationError) as raised:
+        action._validate_action_result(result)
+    return raised.value.message
+
+
+def test_action_results_are_validated_as_rasa_does(monkeypatch):
+    monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
+    action = RemoteAction("validate_complaint_form", None)
+    assert action._validate_action_result(GOOD) is True
+    expected = [error_of(action, bad) for bad in BAD]
+    rasa_run.patch_action_result_validation()
+    assert getattr(RemoteAction._validate_action_result, "_motcua", False)
+    assert action._validate_action_result(GOOD) is True
+    assert [error_of(action, bad) for bad in BAD] == expected
+    assert "Failed to validate Action server response" in expected[0]
+
+
+def test_parses_are_cached_per_model_and_text_and_returned_as_copies(monkeypatch):
+    calls = []
+
+    def parse(self, message, tracker, only_output_properties=True):
+        calls.append((self.model_metadata.model_id, message.text))
+        return {"text": message.text, "intent": {"name": "greet", "confidence": 0.9}, "entities": []}
+
+    monkeypatch.setattr(MessageProcessor, "_parse_message_with_graph", parse)
+    rasa_run.patch_parse_cache(size=2)
+    processor = SimpleNamespace(model_metadata=SimpleNamespace(model_id="m1"))
+    promoted = SimpleNamespace(model_metadata=SimpleNamespace(model_id="m2"))
+    run = MessageProcessor._parse_message_with_graph
+
+    first = run(processor, SimpleNamespace(text="xin chào"), None)
+    first["intent"]["name"] = "changed by the caller"
+    again = run(processor, SimpleNamespace(text="xin chào"), None)
+    assert again["intent"]["name"] == "greet" and calls == [("m1", "xin chào")]
+    run(promoted, SimpleNamespace(text="xin chào"), None)  # a new model parses again
+    run(processor, SimpleNamespace(text="a" * 1000), None)  # long texts are not kept
+    run(processor, SimpleNamespace(text="a" * 1000), None)
+    assert calls[1:] == [("m2", "xin chào"), ("m1", "a" * 1000), ("m1", "a" * 1000)]
+    run(processor, SimpleNamespace(text="b"), None)  # the cache holds 2: "xin chào" (m1) goes
+    run(processor, SimpleNamespace(text="xin chào"), None)
+    assert calls[-1] == ("m1", "xin chào")

@@ -42,14 +42,15 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
     try:
         async with db.session() as session, session.begin():
             first_try = await record_message(session, channel, chat_id, "in", text, inbox_id=inbox_id) is not None
+            handed_off = await handoff.check(session, f"{channel}:{chat_id}", text)
     except Exception:
         # Not stored means not acknowledged: the citizen is asked to send it again.
         log.exception("could not store an incoming %s message", channel)
         return [Reply(messages.BUSY)]
 
-    handed_off = await handoff.intercept(app, f"{channel}:{chat_id}", text)
     if handed_off is not None:
-        replies = handed_off
+        replies = handed_off.replies
+        await handoff.relay(app, handed_off, text)
     elif len(text) > settings.max_message_chars:
         replies = [Reply(messages.TOO_LONG.format(limit=settings.max_message_chars))]
     elif not normalize(text):  # only emoji or punctuation: nothing for the model to read

@@ -4,10 +4,12 @@ back to the bot when the citizen or an official ends it, or after a quiet spell.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Optional
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import messages
 from bot.notify import tell_citizen
@@ -22,21 +24,31 @@ log = logging.getLogger(__name__)
 END_WORDS = {"ket thuc", "/ket_thuc", "/restart", "/huy", "huy", "thoat", "ket thuc tro chuyen"}
 
 
-async def intercept(app: web.Application, sender_id: str, text: str) -> Optional[list[Reply]]:
-    """None when the bot should answer; otherwise the (possibly empty) replies of a handed-off chat."""
-    async with app[DB].session() as session, session.begin():
-        handoff = await store.open_for(session, sender_id)
-        if handoff is None:
-            return None
-        if fold(text) in END_WORDS or text.strip() in END_WORDS:
-            await store.end(session, handoff.id, "công dân")
-            return [Reply(messages.HANDOFF_ENDED_BY_CITIZEN)]
-        await store.touch(session, handoff)
-        handoff_id = handoff.id
-    from bot import officials_telegram
+@dataclass(frozen=True)
+class HandedOff:
+    replies: list[Reply]  # empty while the officials answer: the bot stays silent
+    relay_to: Optional[int]  # the handoff whose officials should see the citizen's message
 
-    await officials_telegram.handoff_note(app, handoff_id, f"Công dân: {text[:3500]}")
-    return []  # the officials answer; the bot stays silent
+
+async def check(session: AsyncSession, sender_id: str, text: str) -> Optional[HandedOff]:
+    """None when the bot should answer. Runs inside the transaction that stores the citizen's
+    message, so a turn pays no extra round trip for it."""
+    handoff = await store.open_for(session, sender_id)
+    if handoff is None:
+        return None
+    if fold(text) in END_WORDS or text.strip() in END_WORDS:
+        await store.end(session, handoff.id, "công dân")
+        return HandedOff([Reply(messages.HANDOFF_ENDED_BY_CITIZEN)], None)
+    await store.touch(session, handoff)
+    return HandedOff([], handoff.id)
+
+
+async def relay(app: web.Application, handed_off: HandedOff, text: str) -> None:
+    """After the message is stored: the officials see it in their group."""
+    if handed_off.relay_to is not None:
+        from bot import officials_telegram
+
+        await officials_telegram.handoff_note(app, handed_off.relay_to, f"Công dân: {text[:3500]}")
 
 
 async def official_says(app: web.Application, handoff_id: int, official: str, text: str) -> bool:

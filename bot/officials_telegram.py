@@ -20,7 +20,7 @@ from bot import handoff
 from bot.state import DB, SETTINGS, TELEGRAM
 from motcua.catalogue import load_catalogue
 from motcua.store.cases import as_utc
-from motcua.store.complaints import OPEN_STATUSES, by_ticket, record_event
+from motcua.store.complaints import OPEN_STATUSES, by_ticket, events_of, record_event
 from motcua.store.models import Complaint, Handoff, Official
 from motcua.workdays import VIETNAM
 
@@ -231,8 +231,6 @@ async def _button(app: web.Application, query: CallbackQuery) -> None:
 
 async def _last_reply(app: web.Application, ticket: str) -> str:
     """The result the citizen is told on "Đã xử lý": the officials' last reply, if any."""
-    from motcua.store.complaints import events_of
-
     async with app[DB].session() as session:
         c = await by_ticket(session, ticket)
         events = await events_of(session, c.id) if c else []

@@ -63,7 +63,8 @@ def setup(app: web.Application) -> None:
 
 async def _retrainer_ctx(app: web.Application):
     settings = app[SETTINGS]
-    app[RETRAINER] = Retrainer(app[DB], app[HTTP], settings.rasa_url, settings.rasa_token, app[WORKSPACE])
+    app[RETRAINER] = Retrainer(app[DB], app[HTTP], settings.rasa_servers, settings.rasa_token, app[WORKSPACE],
+                                 persistent_trackers=bool(settings.rasa_tracker_store_url))
     yield
     await app[RETRAINER].close()
 

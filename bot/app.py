@@ -96,8 +96,11 @@ async def _resources(app: web.Application):
     connector = aiohttp.TCPConnector(limit=200, keepalive_timeout=60)
     async with aiohttp.ClientSession(connector=connector) as http:
         app[HTTP] = http
-        app[RASA] = RasaClient(settings.rasa_url, http, settings.rasa_timeout_seconds, settings.rasa_token)
-        passes = [(settings.dossier_watch_seconds, check_dossiers, "dossier watcher"),
+        app[RASA] = RasaClient(settings.rasa_servers, http, settings.rasa_timeout_seconds, settings.rasa_token)
+        # Before any update is accepted: other gateways must see this one alive.
+        await inbox.heartbeat(app)
+        passes = [(settings.gateway_dead_after_seconds / 4, inbox.heartbeat_and_adopt, "inbox of silent gateways"),
+                  (settings.dossier_watch_seconds, check_dossiers, "dossier watcher"),
                   (settings.escalation_check_seconds, escalation.check_once, "escalation"),
                   (settings.outbox_seconds, outbox.flush_once, "outbox"),
                   # handoffs: posted to the officials' group, timed out

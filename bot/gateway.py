@@ -10,7 +10,7 @@ from typing import Awaitable, Callable, Optional
 from aiohttp import web
 
 from bot import handoff, messages, officials_telegram, outbox
-from bot.rasa_client import RasaUnavailable, Reply
+from bot.rasa_client import RasaClient, RasaUnavailable, Reply
 from bot.state import DB, RASA, SETTINGS
 from motcua.store.conversations import record_message
 from nlu.text import clean, normalize
@@ -57,7 +57,7 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
         replies = [Reply(messages.NO_WORDS)]
     else:
         try:
-            replies = await app[RASA].send(f"{channel}:{chat_id}", text) or [Reply(messages.NOT_UNDERSTOOD)]
+            replies = await _ask_rasa(app[RASA], f"{channel}:{chat_id}", text, inbox_id, first_try)
         except RasaUnavailable as exc:
             log.warning("Rasa unavailable for a %s message: %s", channel, exc)
             if inbox_id is not None:
@@ -76,6 +76,20 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
     except Exception:
         log.exception("could not relay a citizen's message to the officials' group")
     return replies
+
+
+async def _ask_rasa(rasa: RasaClient, sender: str, text: str, inbox_id: Optional[int], first_try: bool) -> list[Reply]:
+    """One turn in Rasa. The message carries its inbox id, so that an update processed again
+    (its gateway was killed, or Rasa timed out after all) is not a second turn: if Rasa's
+    tracker already holds it, its answer there is the answer."""
+    if inbox_id is None:
+        return await rasa.send(sender, text) or [Reply(messages.NOT_UNDERSTOOD)]
+    if not first_try:
+        earlier = await rasa.answered(sender, inbox_id)
+        if earlier is not None:
+            log.info("an update processed again had been answered by Rasa already; not sent twice")
+            return earlier or [Reply(messages.NOT_UNDERSTOOD)]
+    return await rasa.send(sender, text, {"inbox_id": inbox_id}) or [Reply(messages.NOT_UNDERSTOOD)]
 
 
 async def answer(app: web.Application, channel: str, chat_id: str, text: str,

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections import defaultdict
+from datetime import timedelta
 from typing import Any, Awaitable, Callable, Optional
 
 from aiohttp import web
 
 from bot.gateway import CURRENT_INBOX_ID, Deferred
-from bot.state import DB
-from motcua.store.inbox import accept, finish, unfinished
+from bot.state import DB, SETTINGS
+from motcua.store.inbox import accept, beat, claim_unfinished, finish
 
 log = logging.getLogger(__name__)
 
@@ -22,11 +24,13 @@ RETRY_SECONDS = 10.0
 RETRY_ATTEMPTS = 180
 TASKS = web.AppKey("channel_tasks", set)
 LOCKS = web.AppKey("chat_locks", defaultdict)
+HANDLERS = web.AppKey("inbox_handlers", dict)
 
 
 def setup(app: web.Application) -> None:
     app[TASKS] = set()
     app[LOCKS] = defaultdict(asyncio.Lock)
+    app[HANDLERS] = {}
 
 
 def chat_lock(app: web.Application, channel: str, chat_id: Any) -> asyncio.Lock:
@@ -44,7 +48,7 @@ async def receive(app: web.Application, channel: str, update_id: str, data: dict
                   handler: Handler) -> bool:
     """False when this update was delivered before (it is not processed again)."""
     async with app[DB].session() as session, session.begin():
-        row_id = await accept(session, channel, update_id, data)
+        row_id = await accept(session, channel, update_id, data, owner=gateway_id(app))
     if row_id is None:
         log.info("%s update %s was delivered again; already handled", channel, update_id)
         return False
@@ -79,12 +83,36 @@ async def _later(seconds: float, coro: Awaitable) -> None:
     await coro
 
 
-async def recover(app: web.Application, channel: str, handler: Handler) -> None:
-    """Updates stored by a process that died before answering them."""
-    async with app[DB].session() as session:
-        rows = await unfinished(session, channel)
+def gateway_id(app: web.Application) -> str:
+    settings = app[SETTINGS]
+    return settings.gateway_id or f"{socket.gethostname()}:{settings.port}"
+
+
+async def heartbeat(app: web.Application) -> None:
+    """This gateway is alive: the updates it owns are left to it (see claim_unfinished)."""
+    async with app[DB].session() as session, session.begin():
+        await beat(session, gateway_id(app))
+
+
+async def recover(app: web.Application, channel: str, handler: Handler, at_start: bool = True) -> int:
+    """Updates stored by a process that died before answering them: at start, this gateway's own
+    (same GATEWAY_ID) and ownerless ones; at any time, those of gateways that stopped beating."""
+    app[HANDLERS][channel] = handler
+    dead_after = timedelta(seconds=app[SETTINGS].gateway_dead_after_seconds)
+    async with app[DB].session() as session, session.begin():
+        rows = await claim_unfinished(session, channel, gateway_id(app), dead_after, include_own=at_start)
     for row in rows:
         spawn(app, process(app, channel, row.id, row.payload, handler))
+    return len(rows)
+
+
+async def heartbeat_and_adopt(app: web.Application) -> int:
+    """Background pass: beat, and take up the unfinished updates of gateways that went silent."""
+    await heartbeat(app)
+    adopted = 0
+    for channel, handler in list(app[HANDLERS].items()):
+        adopted += await recover(app, channel, handler, at_start=False)
+    return adopted
 
 
 async def drain(app: web.Application, poller: Optional[asyncio.Future] = None) -> None:

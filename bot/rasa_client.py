@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, Sequence, Union
+from urllib.parse import quote
 
 import aiohttp
 
@@ -52,37 +55,102 @@ def parse_replies(payload: Any) -> list[Reply]:
     return replies
 
 
+def replies_after(events: list[dict], inbox_id: int) -> Optional[list[Reply]]:
+    """The bot's answer to the user message tagged with `inbox_id`, read from a tracker's events;
+    None when Rasa never saw that message."""
+    replies: Optional[list[Reply]] = None
+    for event in events:
+        kind = event.get("event")
+        if kind == "user":
+            if replies is not None:
+                break  # the next message: the answer ended
+            if (event.get("metadata") or {}).get("inbox_id") == inbox_id:
+                replies = []
+        elif kind == "bot" and replies is not None:
+            data = event.get("data") or {}
+            item = {"text": event.get("text"), "buttons": data.get("buttons"), "image": data.get("image")}
+            replies.extend(parse_replies([item]))
+            if isinstance(data.get("custom"), dict) and replies:
+                replies[-1].custom.update(data["custom"])
+    return replies
+
+
 class RasaClient:
-    def __init__(self, base_url: str, session: aiohttp.ClientSession, timeout: float = 30.0,
+    """Balances turns across one or more Rasa servers (round robin). A server that refuses the
+    connection is skipped for a few seconds and the turn goes to the next one; any other failure
+    is not retried elsewhere, since that server may have processed the message already."""
+
+    SKIP_SECONDS = 5.0
+
+    def __init__(self, base_urls: Union[str, Sequence[str]], session: aiohttp.ClientSession, timeout: float = 30.0,
                  token: Optional[str] = None) -> None:
-        self.base_url = base_url.rstrip("/")
+        urls = [base_urls] if isinstance(base_urls, str) else list(base_urls)
+        self.base_urls = [u.rstrip("/") for u in urls]
         self.params = {"token": token} if token else {}
         self.session = session
         self.timeout = aiohttp.ClientTimeout(total=timeout)
+        self._turns = itertools.count()
+        self._down_until = {u: 0.0 for u in self.base_urls}
+
+    def _order(self) -> list[str]:
+        """This turn's servers: the next in rotation first; ones that just refused, last."""
+        start = next(self._turns) % len(self.base_urls)
+        ring = self.base_urls[start:] + self.base_urls[:start]
+        now = time.monotonic()
+        return [u for u in ring if self._down_until[u] <= now] + [u for u in ring if self._down_until[u] > now]
 
     async def send(self, sender_id: str, text: str, metadata: Optional[dict] = None) -> list[Reply]:
         body: dict[str, Any] = {"sender": sender_id, "message": text}
         if metadata:
             body["metadata"] = metadata
-        try:
-            async with self.session.post(
-                f"{self.base_url}/webhooks/rest/webhook", json=body, timeout=self.timeout
-            ) as resp:
-                if resp.status != 200:
-                    raise RasaUnavailable(f"Rasa answered HTTP {resp.status}")
-                return parse_replies(await resp.json(content_type=None))
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
-            raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
+        refused: Optional[Exception] = None
+        for base_url in self._order():
+            try:
+                async with self.session.post(
+                    f"{base_url}/webhooks/rest/webhook", json=body, timeout=self.timeout
+                ) as resp:
+                    if resp.status != 200:
+                        raise RasaUnavailable(f"Rasa answered HTTP {resp.status}")
+                    return parse_replies(await resp.json(content_type=None))
+            except aiohttp.ClientConnectorError as exc:  # not delivered: safe to try the next server
+                self._down_until[base_url] = time.monotonic() + self.SKIP_SECONDS
+                refused = exc
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+                raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
+        raise RasaUnavailable(f"no Rasa server accepted the connection ({refused})")
+
+    async def answered(self, sender_id: str, inbox_id: int) -> Optional[list[Reply]]:
+        """When an update is processed again (its gateway died, or Rasa timed out), Rasa may have
+        answered it already: its tracker says so (the message carries its inbox id as metadata).
+        Returns those replies, or None when the message is not in the tracker.
+        Raises RasaUnavailable when no server can tell."""
+        for base_url in self._order():
+            try:
+                async with self.session.get(
+                    f"{base_url}/conversations/{quote(sender_id, safe='')}/tracker", params=self.params,
+                    timeout=self.timeout,
+                ) as resp:
+                    if resp.status != 200:
+                        raise RasaUnavailable(f"Rasa answered HTTP {resp.status}")
+                    tracker = await resp.json(content_type=None)
+                    return replies_after(tracker.get("events") or [], inbox_id)
+            except aiohttp.ClientConnectorError:
+                self._down_until[base_url] = time.monotonic() + self.SKIP_SECONDS
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, AttributeError) as exc:
+                raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
+        raise RasaUnavailable("no Rasa server accepted the connection")
 
     async def ready(self, timeout: float = 3.0) -> bool:
-        """True when Rasa answers and has a model loaded."""
-        try:
-            async with self.session.get(
-                f"{self.base_url}/status", params=self.params, timeout=aiohttp.ClientTimeout(total=timeout)
-            ) as resp:
-                if resp.status != 200:
-                    return False
-                status = await resp.json(content_type=None)
-                return bool(status.get("model_file") or status.get("model_id"))
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, AttributeError):
-            return False
+        """True when a Rasa server answers and has a model loaded."""
+        for base_url in self.base_urls:
+            try:
+                async with self.session.get(
+                    f"{base_url}/status", params=self.params, timeout=aiohttp.ClientTimeout(total=timeout)
+                ) as resp:
+                    if resp.status == 200:
+                        status = await resp.json(content_type=None)
+                        if status.get("model_file") or status.get("model_id"):
+                            return True
+            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, AttributeError):
+                continue
+        return False

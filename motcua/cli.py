@@ -40,10 +40,11 @@ async def _train_candidate(settings: Settings) -> int:
     try:
         await db.migrate()
         async with aiohttp.ClientSession() as http:
-            retrainer = Retrainer(db, http, settings.rasa_url, settings.rasa_token, Workspace(settings.models_dir),
+            retrainer = Retrainer(db, http, settings.rasa_servers, settings.rasa_token, Workspace(settings.models_dir),
+                                  persistent_trackers=bool(settings.rasa_tracker_store_url),
                                   on_line=show)
             if not await retrainer.serving_name():
-                print(f"Rasa does not answer at {settings.rasa_url} (is it running, with RASA_TOKEN set to its token?)",
+                print(f"Rasa does not answer at {', '.join(settings.rasa_servers)} (is it running, with RASA_TOKEN set to its token?)",
                       file=sys.stderr)
                 return 2
             run_id = await retrainer.start("motcua train --candidate")
@@ -62,33 +63,75 @@ async def _train_candidate(settings: Settings) -> int:
         await db.dispose()
 
 
-def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from motcua.supervisor import ChildSpec, Supervisor
+def _rasa_model(settings: Settings):
     from motcua.training import active_model, ensure_model
-
-    import secrets
 
     # The model admins last promoted (unless developers changed the data since), else the model
     # for the current data.
-    model = active_model(settings.models_dir) or ensure_model(settings.models_dir)
+    return active_model(settings.models_dir) or ensure_model(settings.models_dir)
+
+
+def _rasa_command(settings: Settings, token: str, host: str, port: int) -> tuple[list[str], dict[str, str]]:
+    """Rasa's own command line, with the speed-ups of motcua/rasa_run.py applied first, and the
+    endpoints file written from the settings (tracker and lock stores in production mode)."""
+    from motcua.rasa_endpoints import write_endpoints
+
+    endpoints = PROJECT_ROOT / "var" / f"rasa-endpoints-{port}.yml"
+    env = write_endpoints(settings, endpoints)
+    # The token is joined to its option: a token_urlsafe that starts with "-" would read as an option.
+    return [sys.executable, "-m", "motcua.rasa_run", "run", "--enable-api", f"--auth-token={token}",
+            "--model", str(_rasa_model(settings)), "--endpoints", str(endpoints),
+            "--credentials", str(PROJECT_ROOT / "credentials.yml"),
+            "--interface", host, "--port", str(port)], env
+
+
+def _actions_command(settings: Settings, host: str, port: int) -> tuple[list[str], dict[str, str]]:
+    return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)], {"SANIC_HOST": host}
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from motcua.supervisor import ChildSpec, Supervisor
+
+    import secrets
+
     # Rasa's API and the action server have no authentication of their own: they listen on
     # loopback (unless their URLs name another interface), and Rasa's API needs a token.
     token = settings.rasa_token or secrets.token_urlsafe(24)
-    env = {"ACTION_ENDPOINT_URL": settings.action_server_url, "RASA_URL": settings.rasa_url, "RASA_TOKEN": token}
-    py = sys.executable
+    env = {"ACTION_ENDPOINT_URL": settings.action_server_url, "RASA_URL": settings.rasa_url, "RASA_URLS": "",
+           "RASA_TOKEN": token}
+    actions_cmd, actions_env = _actions_command(settings, settings.action_server_host, settings.action_server_port)
+    rasa_cmd, rasa_env = _rasa_command(settings, token, settings.rasa_host, settings.rasa_port)
     specs = [
-        ChildSpec("actions", [py, "-m", "rasa_sdk", "--actions", "actions", "--port", str(settings.action_server_port)],
-                  {**env, "SANIC_HOST": settings.action_server_host}),
-        # Rasa's own command line, with the speed-ups of motcua/rasa_run.py applied first. The token
-        # is joined to its option: a token_urlsafe that starts with "-" would read as an option.
-        ChildSpec("rasa", [py, "-m", "motcua.rasa_run", "run", "--enable-api", f"--auth-token={token}", "--model", str(model),
-                           "--endpoints", str(PROJECT_ROOT / "endpoints.yml"),
-                           "--credentials", str(PROJECT_ROOT / "credentials.yml"),
-                           "--interface", settings.rasa_host, "--port", str(settings.rasa_port)], env),
-        ChildSpec("gateway", [py, "-m", "bot"], env),
+        ChildSpec("actions", actions_cmd, {**env, **actions_env}),
+        ChildSpec("rasa", rasa_cmd, {**env, **rasa_env}),
+        ChildSpec("gateway", [sys.executable, "-m", "bot"], env),
     ]
     supervisor = Supervisor(specs, ready_url=f"http://127.0.0.1:{settings.port}/healthz")
     return asyncio.run(supervisor.run())
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    """One component in the foreground (production mode: one per container or unit, several
+    replicas of each). The process becomes the component, so signals reach it directly."""
+    import os
+
+    if args.component == "gateway":
+        from bot.__main__ import main as gateway_main
+
+        gateway_main(host=args.host, port=args.port or settings.port)
+        return 0
+    if args.component == "actions":
+        cmd, extra = _actions_command(settings, args.host or "127.0.0.1", args.port or settings.action_server_port)
+    else:
+        if not settings.rasa_token:
+            print("RASA_TOKEN is required: the gateways use it to call Rasa's API (model promotion, trackers).",
+                  file=sys.stderr)
+            return 2
+        cmd, extra = _rasa_command(settings, settings.rasa_token, args.host or "127.0.0.1",
+                                   args.port or settings.rasa_port)
+    sys.stdout.flush()
+    os.execve(cmd[0], cmd, {**os.environ, **extra})
+    return 0  # not reached
 
 
 def cmd_demo_seed(args: argparse.Namespace, settings: Settings) -> int:
@@ -201,6 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = verbs.add_parser("run", help="start Rasa, the action server and the gateway (trains first if needed)")
     run.set_defaults(func=cmd_run)
+
+    serve = verbs.add_parser("serve", help="run one component in the foreground (production mode, several replicas)")
+    serve.add_argument("component", choices=["gateway", "rasa", "actions"])
+    serve.add_argument("--host", help="interface to listen on (default: loopback; 0.0.0.0 in containers)")
+    serve.add_argument("--port", type=int, help="port (default: PORT, RASA_URL's or ACTION_ENDPOINT_URL's port)")
+    serve.set_defaults(func=cmd_serve)
 
     train = verbs.add_parser("train", help="train the Rasa model into models/")
     train.add_argument("--force", action="store_true", help="train even if a model for this data exists")

@@ -38,7 +38,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Optional
+from typing import Any, Awaitable, Callable, Optional, Sequence, Union
 from urllib.parse import quote
 
 import aiohttp
@@ -268,11 +268,16 @@ def _child_setup() -> None:
 class Retrainer:
     """One per gateway process: starts retraining runs and swaps models into Rasa."""
 
-    def __init__(self, db, http, rasa_url: str, rasa_token: Optional[str], workspace: Workspace,
-                 on_line: Optional[Callable[[str], None]] = None) -> None:
+    def __init__(self, db, http, rasa_urls: Union[str, Sequence[str]], rasa_token: Optional[str],
+                 workspace: Workspace, on_line: Optional[Callable[[str], None]] = None,
+                 persistent_trackers: bool = False) -> None:
         self.db = db
         self.http = http
-        self.rasa_url = rasa_url.rstrip("/")
+        # Every Rasa replica: a promoted model is put into each (PUT /model changes only the one it hits).
+        self.rasa_urls = [u.rstrip("/") for u in ([rasa_urls] if isinstance(rasa_urls, str) else rasa_urls)]
+        self.rasa_url = self.rasa_urls[0]
+        # With a SQL (or Redis) tracker store, trackers survive PUT /model: nothing to carry over.
+        self.persistent_trackers = persistent_trackers
         self.params = {"token": rasa_token} if rasa_token else {}
         self.workspace = workspace
         self.on_line = on_line
@@ -282,9 +287,21 @@ class Retrainer:
 
     # Rasa's HTTP API -----------------------------------------------------------------------
     async def serving_name(self) -> Optional[str]:
-        """The model file Rasa serves, from GET /status; None when Rasa does not answer."""
+        """The model file Rasa serves (the first replica that answers); None when none answers."""
+        for url in self.rasa_urls:
+            name = await self._serving_name(url)
+            if name:
+                return name
+        return None
+
+    async def serving_names(self) -> dict[str, Optional[str]]:
+        """Each replica's model file (None: it does not answer)."""
+        names = await asyncio.gather(*(self._serving_name(url) for url in self.rasa_urls))
+        return dict(zip(self.rasa_urls, names))
+
+    async def _serving_name(self, rasa_url: str) -> Optional[str]:
         try:
-            async with self.http.get(f"{self.rasa_url}/status", params=self.params,
+            async with self.http.get(f"{rasa_url}/status", params=self.params,
                                      timeout=aiohttp.ClientTimeout(total=5)) as resp:
                 if resp.status != 200:
                     return None
@@ -302,12 +319,31 @@ class Retrainer:
             return await model_history.note_serving(session, name)
 
     async def swap(self, path: Path) -> float:
+        """PUT /model on every replica, one after the other (the others keep answering meanwhile).
+        Returns the longest swap's seconds; SwapFailed names the replicas that did not take it
+        (the others serve the new model: promoting again finishes the job)."""
+        seconds, failed = 0.0, []
+        for url in self.rasa_urls:
+            try:
+                seconds = max(seconds, await self._swap_one(url, path))
+            except SwapFailed as exc:
+                log.error("Rasa at %s did not take model %s: %s", url, Path(path).name, exc)
+                failed.append((url, exc))
+        if failed:
+            if len(self.rasa_urls) == 1:
+                raise failed[0][1]
+            done = len(self.rasa_urls) - len(failed)
+            raise SwapFailed(f"{done}/{len(self.rasa_urls)} máy chủ Rasa đã nạp mô hình; chưa nạp được ở "
+                             + "; ".join(f"{url} ({exc})" for url, exc in failed))
+        return seconds
+
+    async def _swap_one(self, rasa_url: str, path: Path) -> float:
         """PUT /model: Rasa loads the file, then replaces its agent. Loading blocks Rasa's event loop
         for about a second: messages arriving meanwhile wait and are answered (none is dropped).
         Returns the seconds it took."""
         started = time.monotonic()
         try:
-            async with self.http.put(f"{self.rasa_url}/model", params=self.params,
+            async with self.http.put(f"{rasa_url}/model", params=self.params,
                                      json={"model_file": str(Path(path).resolve())},
                                      timeout=aiohttp.ClientTimeout(total=SWAP_TIMEOUT_SECONDS)) as resp:
                 if resp.status != 204:
@@ -315,7 +351,7 @@ class Retrainer:
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise SwapFailed(f"Không kết nối được Rasa để nạp mô hình: {exc or type(exc).__name__}") from exc
         seconds = time.monotonic() - started
-        if await self.serving_name() != Path(path).name:
+        if await self._serving_name(rasa_url) != Path(path).name:
             raise SwapFailed("Rasa báo đã nạp nhưng vẫn chạy mô hình khác.")
         return seconds
 
@@ -326,9 +362,10 @@ class Retrainer:
                 model = await session.get(ModelVersion, model_id)
             if model is None or not model.name or not (self.workspace.models_dir / model.name).is_file():
                 raise SwapFailed("Không tìm thấy tệp của mô hình này trong thư mục models/.")
-            trackers = await self._trackers(await self._active_senders())
+            carried = not self.persistent_trackers
+            trackers = await self._trackers(await self._active_senders()) if carried else {}
             seconds = await self.swap(self.workspace.models_dir / model.name)
-            restored = await self._restore(trackers)
+            restored = await self._restore(trackers) if carried else 0
             async with self.db.session() as session, session.begin():
                 await model_history.add_event(session, model_id, action, actor, reason, swap_seconds=seconds)
             training.write_active(self.workspace.models_dir, model.name, self.workspace.files.inputs())

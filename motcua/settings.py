@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional
@@ -23,6 +24,12 @@ class Settings:
     # YAML mapping of a provincial system's table/view to our fields (read-only mode).
     case_database_mapping: Optional[str] = None
     rasa_url: str = "http://127.0.0.1:5005"
+    # Every Rasa server the gateway balances across (RASA_URLS, comma-separated); default: rasa_url.
+    rasa_urls: tuple[str, ...] = ()
+    # Rasa's tracker store (postgresql://user:pw@host:port/db → SQL) and lock store (redis://host:port/db).
+    # Unset: in memory, which is right for one Rasa process only.
+    rasa_tracker_store_url: Optional[str] = field(default=None, repr=False)
+    rasa_lock_store_url: Optional[str] = field(default=None, repr=False)
     action_server_url: str = "http://127.0.0.1:5055/webhook"
     models_dir: Path = PROJECT_ROOT / "models"
     telegram_bot_token: Optional[str] = None
@@ -60,6 +67,11 @@ class Settings:
     outbox_seconds: float = 15.0
     # When officials take chats over ("HH:MM-HH:MM" on working days, or "always").
     handoff_hours: str = "07:30-16:30"
+    # This gateway's name among replicas (GATEWAY_ID; default host:port, the same after a restart):
+    # a restarted gateway takes up the updates it had accepted; another gateway takes them up once
+    # this one has been silent for gateway_dead_after_seconds.
+    gateway_id: str = ""
+    gateway_dead_after_seconds: float = 60.0
     # Keys that may file complaints through Open311 (POST /open311/v2/requests.json); none: nobody.
     open311_api_keys: tuple[str, ...] = field(default=(), repr=False)
 
@@ -73,6 +85,9 @@ class Settings:
             case_database_url=_opt(env, "CASE_DATABASE_URL") or d.case_database_url,
             case_database_mapping=_opt(env, "CASE_DATABASE_MAPPING"),
             rasa_url=(_opt(env, "RASA_URL") or d.rasa_url).rstrip("/"),
+            rasa_urls=tuple(u.strip().rstrip("/") for u in env.get("RASA_URLS", "").split(",") if u.strip()),
+            rasa_tracker_store_url=_opt(env, "RASA_TRACKER_STORE_URL"),
+            rasa_lock_store_url=_opt(env, "RASA_LOCK_STORE_URL"),
             action_server_url=_opt(env, "ACTION_ENDPOINT_URL") or d.action_server_url,
             models_dir=Path(_opt(env, "MOTCUA_MODELS_DIR") or d.models_dir),
             telegram_bot_token=_opt(env, "TELEGRAM_BOT_TOKEN"),
@@ -99,8 +114,15 @@ class Settings:
             officials_feed_seconds=float(env.get("OFFICIALS_FEED_SECONDS", d.officials_feed_seconds)),
             outbox_seconds=float(env.get("OUTBOX_SECONDS", d.outbox_seconds)),
             handoff_hours=_opt(env, "HANDOFF_HOURS") or d.handoff_hours,
+            gateway_id=_opt(env, "GATEWAY_ID") or f"{socket.gethostname()}:{int(env.get('PORT', d.port))}",
+            gateway_dead_after_seconds=float(env.get("GATEWAY_DEAD_AFTER_SECONDS", d.gateway_dead_after_seconds)),
             open311_api_keys=tuple(k.strip() for k in env.get("OPEN311_API_KEYS", "").split(",") if k.strip()),
         )
+
+    @property
+    def rasa_servers(self) -> tuple[str, ...]:
+        """The Rasa servers to talk to: RASA_URLS when set, else RASA_URL."""
+        return self.rasa_urls or (self.rasa_url,)
 
     @property
     def rasa_port(self) -> int:

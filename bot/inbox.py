@@ -12,7 +12,7 @@ from typing import Any, Awaitable, Callable, Optional
 
 from aiohttp import web
 
-from bot.gateway import CURRENT_INBOX_ID, Deferred
+from bot.gateway import CURRENT_ATTEMPT, CURRENT_INBOX_ID, Deferred
 from bot.state import DB, SETTINGS
 from motcua.store.inbox import accept, beat, claim_unfinished, finish
 
@@ -22,6 +22,8 @@ Handler = Callable[[web.Application, dict[str, Any]], Awaitable[None]]
 # While Rasa is down a deferred update is tried again this often, for at most this long.
 RETRY_SECONDS = 10.0
 RETRY_ATTEMPTS = 180
+# Marking an update done is retried for about 5 minutes.
+FINISH_RETRY_DELAYS = (0.5, 1, 2, 3, 5) + (10,) * 28
 TASKS = web.AppKey("channel_tasks", set)
 LOCKS = web.AppKey("chat_locks", defaultdict)
 HANDLERS = web.AppKey("inbox_handlers", dict)
@@ -60,6 +62,7 @@ async def process(app: web.Application, channel: str, row_id: int, data: dict[st
                   attempt: int = 1) -> None:
     status = "done"
     token = CURRENT_INBOX_ID.set(row_id)
+    attempt_token = CURRENT_ATTEMPT.set(attempt)
     try:
         await handler(app, data)
     except Deferred:
@@ -67,15 +70,31 @@ async def process(app: web.Application, channel: str, row_id: int, data: dict[st
             # Still "received" in the inbox: also picked up at the next start if we stop now.
             spawn(app, _later(RETRY_SECONDS, process(app, channel, row_id, data, handler, attempt + 1)))
             return
-        log.error("%s update %s: Rasa did not come back in time", channel, row_id)
+        log.error("%s update %s: Rasa or the store did not come back in time", channel, row_id)
         status = "failed"
     except Exception:
         log.exception("%s update %s failed", channel, row_id)
         status = "failed"
     finally:
         CURRENT_INBOX_ID.reset(token)
-    async with app[DB].session() as session, session.begin():
-        await finish(session, row_id, status)
+        CURRENT_ATTEMPT.reset(attempt_token)
+    await _finish(app, channel, row_id, status)
+
+
+async def _finish(app: web.Application, channel: str, row_id: int, status: str) -> None:
+    """Marks the update done; while the store is unreachable (a database restart), tries again,
+    so that a live gateway does not leave an answered update looking unanswered."""
+    for delay in FINISH_RETRY_DELAYS:
+        try:
+            async with app[DB].session() as session, session.begin():
+                await finish(session, row_id, status)
+            return
+        except Exception as exc:  # noqa: BLE001 - any store error: wait and try again
+            log.warning("%s update %s: could not mark it %s (%s); trying again in %.0f s",
+                        channel, row_id, status, type(exc).__name__, delay)
+            await asyncio.sleep(delay)
+    # Left "received": taken up again at the next start, where Rasa's tracker tells it was answered.
+    log.error("%s update %s: could not be marked %s", channel, row_id, status)
 
 
 async def _later(seconds: float, coro: Awaitable) -> None:

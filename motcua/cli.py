@@ -247,7 +247,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = verbs.add_parser("serve", help="run one component in the foreground (production mode, several replicas)")
     serve.add_argument("component", choices=["gateway", "rasa", "actions"])
-    serve.add_argument("--host", help="interface to listen on (default: loopback; 0.0.0.0 in containers)")
+    serve.add_argument("--host", help="interface to listen on (default: loopback for rasa and actions, every interface for the "
+                            "gateway; 0.0.0.0 in containers)")
     serve.add_argument("--port", type=int, help="port (default: PORT, RASA_URL's or ACTION_ENDPOINT_URL's port)")
     serve.set_defaults(func=cmd_serve)
 

@@ -16,6 +16,15 @@ def _opt(env: Mapping[str, str], name: str) -> Optional[str]:
     return value or None
 
 
+def _num(env: Mapping[str, str], name: str, default: float) -> float:
+    """A number from the environment; unset or empty (`X=` in an env file) means the default."""
+    value = env.get(name, "").strip()
+    try:
+        return float(value) if value else default
+    except ValueError:
+        raise ValueError(f"{name} must be a number, not {value!r}") from None
+
+
 @dataclass(frozen=True)
 class Settings:
     port: int = 8080
@@ -32,6 +41,9 @@ class Settings:
     rasa_lock_store_url: Optional[str] = field(default=None, repr=False)
     action_server_url: str = "http://127.0.0.1:5055/webhook"
     models_dir: Path = PROJECT_ROOT / "models"
+    # Where admins' annotations and FAQ files go (default: beside the training data, in nlu/data/);
+    # with several gateways, a folder they share.
+    admin_data_dir: Optional[Path] = None
     telegram_bot_token: Optional[str] = None
     telegram_webhook_secret: Optional[str] = None
     telegram_webhook_url: Optional[str] = None
@@ -80,7 +92,7 @@ class Settings:
         env = os.environ if env is None else env
         d = cls()
         return cls(
-            port=int(env.get("PORT", d.port)),
+            port=int(_num(env, "PORT", d.port)),
             database_url=_opt(env, "DATABASE_URL") or d.database_url,
             case_database_url=_opt(env, "CASE_DATABASE_URL") or d.case_database_url,
             case_database_mapping=_opt(env, "CASE_DATABASE_MAPPING"),
@@ -90,6 +102,7 @@ class Settings:
             rasa_lock_store_url=_opt(env, "RASA_LOCK_STORE_URL"),
             action_server_url=_opt(env, "ACTION_ENDPOINT_URL") or d.action_server_url,
             models_dir=Path(_opt(env, "MOTCUA_MODELS_DIR") or d.models_dir),
+            admin_data_dir=Path(v) if (v := _opt(env, "MOTCUA_ADMIN_DATA_DIR")) else None,
             telegram_bot_token=_opt(env, "TELEGRAM_BOT_TOKEN"),
             telegram_webhook_secret=_opt(env, "TELEGRAM_WEBHOOK_SECRET"),
             telegram_webhook_url=_opt(env, "TELEGRAM_WEBHOOK_URL"),
@@ -106,16 +119,16 @@ class Settings:
             zalo_oa_app_secret=_opt(env, "ZALO_OA_APP_SECRET"),
             zalo_oa_refresh_token=_opt(env, "ZALO_OA_REFRESH_TOKEN"),
             zalo_oa_oauth_base_url=(_opt(env, "ZALO_OA_OAUTH_BASE_URL") or d.zalo_oa_oauth_base_url).rstrip("/"),
-            zalo_oa_reply_window_hours=float(env.get("ZALO_OA_REPLY_WINDOW_HOURS", d.zalo_oa_reply_window_hours)),
+            zalo_oa_reply_window_hours=_num(env, "ZALO_OA_REPLY_WINDOW_HOURS", d.zalo_oa_reply_window_hours),
             admin_password=_opt(env, "MOTCUA_ADMIN_PASSWORD"),
             rasa_token=_opt(env, "RASA_TOKEN"),
-            dossier_watch_seconds=float(env.get("DOSSIER_WATCH_SECONDS", d.dossier_watch_seconds)),
-            escalation_check_seconds=float(env.get("ESCALATION_CHECK_SECONDS", d.escalation_check_seconds)),
-            officials_feed_seconds=float(env.get("OFFICIALS_FEED_SECONDS", d.officials_feed_seconds)),
-            outbox_seconds=float(env.get("OUTBOX_SECONDS", d.outbox_seconds)),
+            dossier_watch_seconds=_num(env, "DOSSIER_WATCH_SECONDS", d.dossier_watch_seconds),
+            escalation_check_seconds=_num(env, "ESCALATION_CHECK_SECONDS", d.escalation_check_seconds),
+            officials_feed_seconds=_num(env, "OFFICIALS_FEED_SECONDS", d.officials_feed_seconds),
+            outbox_seconds=_num(env, "OUTBOX_SECONDS", d.outbox_seconds),
             handoff_hours=_opt(env, "HANDOFF_HOURS") or d.handoff_hours,
-            gateway_id=_opt(env, "GATEWAY_ID") or f"{socket.gethostname()}:{int(env.get('PORT', d.port))}",
-            gateway_dead_after_seconds=float(env.get("GATEWAY_DEAD_AFTER_SECONDS", d.gateway_dead_after_seconds)),
+            gateway_id=_opt(env, "GATEWAY_ID") or f"{socket.gethostname()}:{int(_num(env, 'PORT', d.port))}",
+            gateway_dead_after_seconds=_num(env, "GATEWAY_DEAD_AFTER_SECONDS", d.gateway_dead_after_seconds),
             open311_api_keys=tuple(k.strip() for k in env.get("OPEN311_API_KEYS", "").split(",") if k.strip()),
         )
 

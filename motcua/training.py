@@ -15,22 +15,25 @@ from pathlib import Path
 from typing import Iterator, Optional, Sequence
 
 from motcua import PROJECT_ROOT
+from motcua.settings import Settings
 
 CONFIG = PROJECT_ROOT / "config.yml"
 DOMAIN = PROJECT_ROOT / "domain.yml"
 # Written by the admin pages (motcua/admin_data.py), each only once an admin adds something:
 # annotated examples and FAQ questions, the FAQ rules, and the FAQ intents with their answers
 # (a domain fragment, merged with domain.yml at training time).
-ADMIN_NLU = PROJECT_ROOT / "nlu" / "data" / "nlu" / "admin_annotations.yml"
-ADMIN_RULES = PROJECT_ROOT / "nlu" / "data" / "admin_rules.yml"
-ADMIN_DOMAIN = PROJECT_ROOT / "nlu" / "data" / "admin_domain.yml"
+# With several gateways (production mode) they live on a shared volume: MOTCUA_ADMIN_DATA_DIR.
+ADMIN_DIR = Settings.from_env().admin_data_dir
+ADMIN_NLU = (ADMIN_DIR or PROJECT_ROOT / "nlu" / "data" / "nlu") / "admin_annotations.yml"
+ADMIN_RULES = (ADMIN_DIR or PROJECT_ROOT / "nlu" / "data") / "admin_rules.yml"
+ADMIN_DOMAIN = (ADMIN_DIR or PROJECT_ROOT / "nlu" / "data") / "admin_domain.yml"
 # Training data, by kind. nlu/data/test/ is held out and never listed here.
 TRAINING_DATA = [
     PROJECT_ROOT / "nlu" / "data" / "nlu",
     PROJECT_ROOT / "nlu" / "data" / "rules.yml",
     PROJECT_ROOT / "nlu" / "data" / "stories.yml",
     ADMIN_RULES,
-]
+] + ([ADMIN_NLU] if ADMIN_DIR else [])
 # Code and tables that the pipeline runs: a change there also needs a new model.
 PIPELINE_CODE = [PROJECT_ROOT / "nlu" / "__init__.py", PROJECT_ROOT / "nlu" / "components.py",
                  PROJECT_ROOT / "nlu" / "text.py", PROJECT_ROOT / "nlu" / "shorthand.tsv"]

@@ -2,10 +2,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import time
 
 from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+
+@contextlib.asynccontextmanager
+async def running(token: str):
+    """A FakeTelegram served on a free local port; `base_url` is where the bot should call it."""
+    fake = FakeTelegram(token)
+    server = TestServer(fake.app)
+    await server.start_server()
+    fake.base_url = str(server.make_url("")).rstrip("/")
+    try:
+        yield fake
+    finally:
+        await server.close()
 
 
 class FakeTelegram:

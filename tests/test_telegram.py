@@ -10,7 +10,7 @@ from bot.app import create_app
 from bot.messages import split_text
 from bot.inbox import TASKS
 from conftest import make_settings
-from fake_telegram import FakeTelegram, callback_update, sticker_update, text_update
+from fake_telegram import callback_update, running, sticker_update, text_update
 from motcua.store import Database
 from motcua.store.inbox import accept
 
@@ -21,12 +21,8 @@ _chats = itertools.count(7_000_001)
 
 @pytest.fixture
 async def fake_tg():
-    fake = FakeTelegram(TOKEN)
-    server = TestServer(fake.app)
-    await server.start_server()
-    fake.base_url = str(server.make_url("")).rstrip("/")
-    yield fake
-    await server.close()
+    async with running(TOKEN) as fake:
+        yield fake
 
 
 async def start_gateway(fake, rasa_servers, database_url=None):

@@ -1,9 +1,28 @@
 """Load: N concurrent citizens through the Telegram webhook of the whole bot, against a plain
 `rasa init` assistant over its REST channel, in the same run.
 
-    .venv/bin/python bench/load.py [--levels 1,10,50,200] [--store sqlite|postgresql]
+    .venv/bin/python bench/load.py [--levels 1,10,50,200] [--layout single|replicas]
+                                   [--store sqlite|postgresql] [--rasa-stores memory|shared]
                                    [--turns-per-chat 8] [--min-turns 100] [--timeout 30]
                                    [--no-baseline] [--profile-level 50 --py-spy PATH]
+
+Layouts (`--layout`):
+
+- `single` (default): `motcua run`, one action server, one Rasa and one gateway under its
+  supervisor; `--store sqlite` (default) or `postgresql`; Rasa's trackers and locks in memory
+  unless `--rasa-stores shared`.
+- `replicas`: production mode on loopback, as tests/test_scale.py and docker-compose.yml: two
+  `motcua serve actions`, two `motcua serve rasa` (each calling its own action server; the SQL
+  tracker store in a fresh PostgreSQL database and the Redis lock store, shared by both), two
+  `motcua serve gateway` (distinct GATEWAY_IDs, RASA_URLS listing both Rasa servers, which they
+  balance round robin) on the PostgreSQL bot store and case database. The load generator plays
+  the round-robin proxy in front of the gateways: each chat's updates alternate between them.
+  Implies `--store postgresql --rasa-stores shared`; neither may be changed.
+
+`--rasa-stores shared` in the single layout (a fresh PostgreSQL tracker database, Redis locks)
+compares one of each with the replicas on the same stores: `--store postgresql` alone keeps
+Rasa's trackers in memory, which the replicas cannot. The Redis lock store is
+`redis://127.0.0.1:6379/0` (another with `--env RASA_LOCK_STORE_URL=…`).
 
 What it does, in order (progress is printed as it goes):
 
@@ -11,12 +30,14 @@ What it does, in order (progress is printed as it goes):
    store and case database (temporary SQLite files, or fresh PostgreSQL databases with
    `--store postgresql`, dropped at the end), imports `--dossiers` bench dossiers with
    `import_csv` (the code of `motcua cases import`), starts a fake Telegram Bot API in this
-   process, then `motcua run` (action server, Rasa, gateway) on free loopback ports with the
-   Telegram webhook on, and waits for `/healthz`.
+   process, then `motcua run` (action server, Rasa, gateway; with `--layout replicas` the six
+   `motcua serve` processes) on free loopback ports with the Telegram webhook on, and waits for
+   `/healthz` (of each gateway).
 2. **Calibration.** Every script is played three times (other wordings), each in its own chat,
    and each step's replies are counted by waiting for a quiet period (`--quiet` s without a new
-   sendMessage); a step whose count differs between plays stops the bench. Each step's content
-   check (what the tests expect: "4 số cuối", "Hồ sơ <code>", "mã PA-", …) must pass.
+   sendMessage); a step whose count differs between plays stops the bench. With two gateways
+   the plays start on alternate gateways, so each step is counted through both. Each step's
+   content check (what the tests expect: "4 số cuối", "Hồ sơ <code>", "mã PA-", …) must pass.
 3. **Levels.** For each concurrency level, that many citizens play at once, with no think time;
    each plays scripts one after another, each script one conversation in a fresh chat, until it
    has sent `--turns-per-chat` messages (at least `--min-turns` per level in all), waiting for
@@ -42,10 +63,17 @@ What it does, in order (progress is printed as it goes):
    `bench/dossiers.py` (read from bench/results/dossiers.json when present, else the README).
 
 Throughput is successful turns divided by the level's wall time (first POST to last reply).
-CPU seconds of every process (from /proc) are recorded per level, as CPU ms per turn.
+CPU seconds of every process (from /proc) are recorded per level, as CPU ms per turn: the bench
+itself (load generator and fake Bot API), each of our processes, the PostgreSQL backends
+connected to our databases, the Redis server (when Rasa's stores are shared; it is the
+machine's one), the machine's busy CPU (/proc/stat) and the rest of it ("other": PostgreSQL's
+own writers, the kernel, anything else running on the machine). With PostgreSQL, the peak of
+its client connections is recorded too (ours, and the server's: past its max_connections it
+refuses them, which shows as webhook errors and "busy" replies, and is warned about).
 
-Output: a table, bench/results/load-<timestamp>.json and bench/results/load.png (p95 and
-throughput against concurrency, ours and baseline).
+Output: a header (layout, stores, load average), the latency table, a table of CPU ms per
+turn, bench/results/load-<timestamp>.json (layout and processes under "ours") and
+bench/results/load.png (p95 and throughput against concurrency, ours and baseline).
 """
 from __future__ import annotations
 
@@ -70,6 +98,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Union
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -139,6 +168,64 @@ def cmdline(pid: int) -> str:
         return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return ""
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds the machine spent not idle (all cores), from /proc/stat."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (
+        int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / CLK
+
+
+def service_pids(dbs: tuple[str, ...], redis: bool) -> dict[str, list[int]]:
+    """The PostgreSQL backends connected to our databases (their titles name the database) and
+    the Redis server: where the stores' CPU goes, which our processes' own figures leave out."""
+    out: dict[str, list[int]] = {"postgresql": []}
+    if redis:
+        out["redis"] = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        cmd = cmdline(int(d.name))
+        if dbs and cmd.startswith("postgres: ") and any(f" {db} " in cmd for db in dbs):
+            out["postgresql"].append(int(d.name))
+        elif redis and "redis-server" in cmd.split(" ", 1)[0]:
+            out["redis"].append(int(d.name))
+    return out if dbs or redis else {}
+
+
+def pg_backends(dbs: tuple[str, ...]) -> tuple[int, int]:
+    """PostgreSQL client connections (backend titles end in "host(port) state"): to our databases,
+    and to the whole server, whose max_connections they share with anything else running."""
+    ours = every = 0
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            cmd = cmdline(int(d.name))
+            if cmd.startswith("postgres: ") and re.search(r"\(\d+\) ", cmd):
+                every += 1
+                ours += any(f" {db} " in cmd for db in dbs)
+    return ours, every
+
+
+def cpu_sample(pids: dict[str, int], services: Optional[Callable[[], dict[str, list[int]]]]) -> dict[str, dict[int, float]]:
+    out = {name: {pid: cpu_seconds(pid)} for name, pid in pids.items()}
+    for name, group in (services() if services else {}).items():
+        out[name] = {pid: cpu_seconds(pid) for pid in group}
+    out["machine"] = {0: machine_busy_seconds()}
+    return out
+
+
+def cpu_delta(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict[str, float]:
+    """CPU seconds per name between two samples; a process that appeared in between (a new pooled
+    connection's backend) counts from zero."""
+    out = {name: round(sum(v - before.get(name, {}).get(pid, 0.0) for pid, v in now.items()), 2)
+           for name, now in after.items()}
+    out["other"] = round(out["machine"] - sum(v for k, v in out.items() if k != "machine"), 2)
+    return out
+
+
+def role(name: str) -> str:
+    return name.rstrip("0123456789")  # gateway2 → gateway: replicas add up per role
 
 
 # --- the fake Telegram Bot API, with a clock ---------------------------------------------------
@@ -212,6 +299,8 @@ class Ctx:
     chat: Any
     last: list[dict] = field(default_factory=list)  # the previous turn's replies (sendMessage params)
     vars: dict[str, str] = field(default_factory=dict)
+    first: int = 0          # the gateway of the chat's first update (several gateways: then in turn)
+    posts: int = 0          # updates sent in this chat so far
 
 
 Text = Union[str, Callable[[Ctx], str], None]
@@ -400,8 +489,9 @@ class OurSystem:
 
     name = "ours"
 
-    def __init__(self, base: str, fake: FakeBotAPI, http: aiohttp.ClientSession, timeout: float) -> None:
-        self.url = f"{base}/telegram/webhook"
+    def __init__(self, bases: list[str], fake: FakeBotAPI, http: aiohttp.ClientSession, timeout: float) -> None:
+        self.urls = [f"{base}/telegram/webhook" for base in bases]
+        self.posts = [0] * len(self.urls)  # updates sent to each gateway
         self.fake = fake
         self.http = http
         self.timeout = timeout
@@ -427,11 +517,16 @@ class OurSystem:
                 return Turn(ok=False, error=f"no button {step.press!r} among {titles}")
         else:
             update = text_update(ctx.chat, resolve(step.say, ctx))
+        # Like a round-robin proxy in front of the gateways: a chat's updates alternate between
+        # them, so consecutive turns of one conversation are taken in by different gateways.
+        gw = (ctx.first + ctx.posts) % len(self.urls)
+        ctx.posts += 1
+        self.posts[gw] += 1
         start = len(self.fake.inbox[ctx.chat])
         t0 = time.perf_counter()
         deadline = t0 + self.timeout
         try:
-            async with self.http.post(self.url, json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+            async with self.http.post(self.urls[gw], json=update, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
                                       timeout=aiohttp.ClientTimeout(total=self.timeout)) as r:
                 await r.read()
                 if r.status != 200:
@@ -530,7 +625,8 @@ async def calibrate(system: OurSystem, scripts: list[Script], quiet: float, roun
     report: dict[str, list] = {}
 
     async def one(script: Script, k: int) -> None:
-        ctx = Ctx(rng=random.Random(k), chat=system.new_chat())
+        # Round r starts on gateway r (mod their number): each step is counted through each gateway.
+        ctx = Ctx(rng=random.Random(k), chat=system.new_chat(), first=k // len(scripts))
         if script.setup:
             script.setup(ctx)
         rows = []
@@ -560,7 +656,8 @@ async def calibrate(system: OurSystem, scripts: list[Script], quiet: float, roun
 
 
 async def run_level(system, scripts: list[Script], chats: int, turns_per_chat: int, label: str,
-                    pids: dict[str, int], seed: int) -> dict:
+                    pids: dict[str, int], seed: int, services: Optional[Callable[[], dict[str, list[int]]]] = None,
+                    pg_dbs: tuple[str, ...] = ()) -> dict:
     weights = [s.weight for s in scripts]
     latencies: list[float] = []
     by_kind: dict[str, list[float]] = defaultdict(list)
@@ -574,9 +671,12 @@ async def run_level(system, scripts: list[Script], chats: int, turns_per_chat: i
         if chats > 1:
             await asyncio.sleep(rng.uniform(0, 0.3))
         done = 0
+        conversations = 0
         while done < turns_per_chat:
-            # One script, one conversation, in a fresh chat.
-            ctx = Ctx(rng=rng, chat=system.new_chat())
+            # One script, one conversation, in a fresh chat (whose first update goes to the next
+            # gateway in turn, so the gateways share the first turns too).
+            ctx = Ctx(rng=rng, chat=system.new_chat(), first=k + conversations)
+            conversations += 1
             script = rng.choices(scripts, weights)[0]
             if script.setup:
                 script.setup(ctx)
@@ -601,12 +701,25 @@ async def run_level(system, scripts: list[Script], chats: int, turns_per_chat: i
             if ctx.vars.get("stuck"):
                 wrong.append(f"{script.name}: stuck at {ctx.vars['stuck']}")
 
-    cpu0 = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    peak = [0, 0]
+
+    async def watch_pg() -> None:
+        # Every process's pool adds connections under load; past the server's max_connections
+        # they are refused ("too many clients"), which shows as errors and "busy" replies.
+        while True:
+            peak[:] = [max(a, b) for a, b in zip(peak, await asyncio.to_thread(pg_backends, pg_dbs))]
+            await asyncio.sleep(0.5)
+
+    watcher = asyncio.ensure_future(watch_pg()) if pg_dbs else None
+    cpu0 = cpu_sample(pids, services)
+    posts0 = list(getattr(system, "posts", ()))
     load0 = loadavg()
     t0 = time.perf_counter()
     await asyncio.gather(*(citizen(k) for k in range(chats)))
     wall = time.perf_counter() - t0
-    cpu = {name: round(cpu_seconds(pid) - cpu0[name], 2) for name, pid in pids.items()}
+    cpu = cpu_delta(cpu0, cpu_sample(pids, services))
+    if watcher:
+        watcher.cancel()
     PROGRESS.label = ""
     await asyncio.sleep(1.0)  # late replies would show up as extra
     extra = system.extra_replies(finished_chats)
@@ -616,10 +729,15 @@ async def run_level(system, scripts: list[Script], chats: int, turns_per_chat: i
            "max_ms": pct(latencies, 100), "errors": len(errors), "wrong": len(wrong), "extra_replies": extra,
            "by_kind": {k: {"turns": len(v), "p50_ms": pct(v, 50), "p95_ms": pct(v, 95)} for k, v in sorted(by_kind.items())},
            "cpu_s": cpu, "cpu_ms_per_turn": {k: round(v * 1000 / max(n, 1), 2) for k, v in cpu.items()},
-           "loadavg_before": load0, "error_samples": errors[:5], "wrong_samples": wrong[:5]}
+           "loadavg_before": load0, "loadavg_after": loadavg(), "error_samples": errors[:5], "wrong_samples": wrong[:5]}
+    if len(posts0) > 1:  # the load balancer's split, this level
+        row["posts_per_gateway"] = [b - a for a, b in zip(posts0, system.posts)]
+    if pg_dbs:
+        row["pg_connections_peak"] = {"ours": peak[0], "server": peak[1]}
     say(f"{label}: {n} turns in {wall:.1f} s = {row['turns_per_s']} turns/s, p50 {row['p50_ms']} / p95 "
         f"{row['p95_ms']} / p99 {row['p99_ms']} ms, errors {len(errors)}, wrong {len(wrong)}, extra {extra}; "
-        f"CPU ms/turn {row['cpu_ms_per_turn']}")
+        f"CPU ms/turn {row['cpu_ms_per_turn']}"
+        + (f"; PostgreSQL connections at most {peak[0]} ours, {peak[1]} on the server" if pg_dbs else ""))
     return row
 
 
@@ -671,6 +789,16 @@ async def create_pg(prefix: str) -> str:
     return "postgresql+asyncpg://" + PG_ADMIN.split("://", 1)[1].rsplit("/", 1)[0] + f"/{name}"
 
 
+async def pg_max_connections() -> int:
+    import asyncpg
+
+    conn = await asyncpg.connect(PG_ADMIN)
+    try:
+        return int(await conn.fetchval("SHOW max_connections"))
+    finally:
+        await conn.close()
+
+
 async def drop_pg(url: str) -> None:
     import asyncpg
 
@@ -682,27 +810,95 @@ async def drop_pg(url: str) -> None:
         await conn.close()
 
 
+LOCK_STORE_URL = "redis://127.0.0.1:6379/0"
+
+
+def tracker_dsn(url: str) -> str:
+    """A database of ours (postgresql+asyncpg://…) as RASA_TRACKER_STORE_URL wants it."""
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+def reachable(url: str) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=3):
+            return True
+    except OSError:
+        return False
+
+
+def stop_all(procs: list[Optional[subprocess.Popen]], grace: float = 30) -> None:
+    """SIGTERM to every process first, then wait: replicas stop together, not one after another."""
+    running = [p for p in procs if p is not None and p.poll() is None]
+    for p in running:
+        p.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for p in running:
+        try:
+            p.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(10)
+
+
+@dataclass
+class Replica:
+    """One `motcua serve` process of the replicas layout."""
+    name: str               # gateway1, rasa2, …: the CPU figures' names
+    component: str          # gateway | rasa | actions
+    port: int
+    env: dict[str, str]
+    log: Path
+    proc: Optional[subprocess.Popen] = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        with open(self.log, "ab") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen([sys.executable, "-m", "motcua.cli", "serve", self.component,
+                                          "--port", str(self.port)], cwd=ROOT, env=self.env,
+                                         stdout=log, stderr=subprocess.STDOUT)
+
+    def tail(self) -> str:
+        return f"--- {self.name} ({self.log})\n" + self.log.read_text(errors="replace")[-3000:]
+
+
 class OurStack:
-    def __init__(self, store: str, dossiers: int, fake_url: str, extra_env: dict[str, str]) -> None:
+    def __init__(self, store: str, dossiers: int, fake_url: str, extra_env: dict[str, str],
+                 layout: str = "single", rasa_stores: str = "memory") -> None:
         self.store = store
+        self.layout = layout
+        self.rasa_stores = rasa_stores
         self.n_dossiers = dossiers
         self.fake_url = fake_url
         self.extra_env = extra_env
         self.tmp = Path(tempfile.mkdtemp(prefix="motcua-load-"))
-        self.proc: Optional[subprocess.Popen] = None
+        self.proc: Optional[subprocess.Popen] = None  # single: `motcua run`
+        self.replicas: list[Replica] = []             # replicas: the `motcua serve` processes
         self.pg_urls: list[str] = []
         self.token = secrets.token_hex(16)
         self.port, self.rasa_port, self.action_port = free_port(), free_port(), free_port()
         self.codes: list[tuple[str, str]] = []
-        self.info: dict[str, Any] = {}
+        self.info: dict[str, Any] = {"layout": layout, "rasa_stores": rasa_stores}
         self.command = [sys.executable, "-m", "motcua.cli", "run"]
 
+    def _of(self, component: str) -> list[Replica]:
+        return [r for r in self.replicas if r.component == component]
+
     @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+    def bases(self) -> list[str]:
+        """The gateways the citizens' updates are sent to."""
+        if self.layout == "replicas":
+            return [r.url for r in self._of("gateway")]
+        return [f"http://127.0.0.1:{self.port}"]
 
     @property
     def rasa(self) -> str:
+        """The Rasa server the NLU parse latency is measured on (replicas: the first)."""
+        if self.layout == "replicas":
+            return self._of("rasa")[0].url
         return f"http://127.0.0.1:{self.rasa_port}"
 
     async def start(self) -> None:
@@ -736,29 +932,82 @@ class OurStack:
         self.codes = [(code, phone) for code, _, phone in rows]
         say(f"ours: {self.store} store and case database ready, {report.rows} bench dossiers imported")
 
-        env = {**os.environ, "PORT": str(self.port), "RASA_URL": self.rasa,
-               "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.action_port}/webhook", "RASA_TOKEN": self.token,
+        env = {**os.environ, "RASA_TOKEN": self.token, "MOTCUA_MODELS_DIR": str(models),
                "DATABASE_URL": store_url, "CASE_DATABASE_URL": cases_url, "RASA_TELEMETRY_ENABLED": "false",
                "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": SECRET,
                "TELEGRAM_WEBHOOK_URL": "https://bench.invalid/telegram/webhook",
-               "TELEGRAM_API_BASE_URL": self.fake_url, **self.extra_env}
+               "TELEGRAM_API_BASE_URL": self.fake_url}
+        if self.rasa_stores == "shared":
+            lock_url = self.extra_env.get("RASA_LOCK_STORE_URL", LOCK_STORE_URL)
+            if not reachable(lock_url):
+                raise SystemExit(f"--rasa-stores shared: no Redis at {lock_url} (start it, or --env RASA_LOCK_STORE_URL=…)")
+            tracker_url = await create_pg("motcua_load_rasa")
+            self.pg_urls.append(tracker_url)
+            env.update(RASA_TRACKER_STORE_URL=tracker_dsn(tracker_url), RASA_LOCK_STORE_URL=LOCK_STORE_URL)
+        env.update(self.extra_env)
         for key in [k for k in env if k.startswith("ZALO_")]:
             env.pop(key)
-        self.log = open(self.tmp / "motcua-run.log", "wb")
         t = time.monotonic()
+        if self.layout == "replicas":
+            await self._start_replicas(env)
+        else:
+            await self._start_single(env)
+        self.info["cold_start_s"] = round(time.monotonic() - t, 1)
+        if self.layout == "replicas":
+            self.info["processes"] = {r.name: r.url for r in self.replicas}
+            say(f"ours: 2 action servers, 2 Rasa, 2 gateways ready after {self.info['cold_start_s']} s "
+                f"({', '.join(f'{r.name} :{r.port}' for r in self.replicas)}); logs in {self.tmp}")
+        else:
+            say(f"ours: `motcua run` ready after {self.info['cold_start_s']} s (gateway :{self.port}, Rasa :{self.rasa_port}, "
+                f"actions :{self.action_port}); log {self.tmp / 'motcua-run.log'}")
+
+    async def _start_single(self, env: dict[str, str]) -> None:
+        env = {**env, "PORT": str(self.port), "RASA_URL": f"http://127.0.0.1:{self.rasa_port}",
+               "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.action_port}/webhook", **self.extra_env}
+        self.log = open(self.tmp / "motcua-run.log", "wb")
         self.proc = subprocess.Popen(self.command, cwd=ROOT, env=env,
                                      stdout=self.log, stderr=subprocess.STDOUT)
         try:
-            await wait_http(f"{self.base}/healthz", self.proc, 600)
+            await wait_http(f"{self.bases[0]}/healthz", self.proc, 600)
         except RuntimeError:
             say("ours did not start; end of its log:\n" + (self.tmp / "motcua-run.log").read_text(errors="replace")[-3000:])
             raise
-        self.info["cold_start_s"] = round(time.monotonic() - t, 1)
-        say(f"ours: `motcua run` ready after {self.info['cold_start_s']} s (gateway :{self.port}, Rasa :{self.rasa_port}, "
-            f"actions :{self.action_port}); log {self.tmp / 'motcua-run.log'}")
+
+    async def _start_replicas(self, env: dict[str, str]) -> None:
+        """As tests/test_scale.py's cluster and gateways: rasaN calls actionsN; every gateway
+        balances across both Rasa servers; the gateways start once both Rasa have their model."""
+        for n in (1, 2):
+            a = Replica(f"actions{n}", "actions", free_port(), env, self.tmp / f"actions{n}.log")
+            r = Replica(f"rasa{n}", "rasa", free_port(), {**env, "ACTION_ENDPOINT_URL": f"{a.url}/webhook"},
+                        self.tmp / f"rasa{n}.log")
+            self.replicas += [a, r]
+        rasa_urls = ",".join(r.url for r in self._of("rasa"))
+        for n in (1, 2):
+            port = free_port()
+            self.replicas.append(Replica(f"gateway{n}", "gateway", port,
+                                         {**env, "PORT": str(port), "GATEWAY_ID": f"bench-gw{n}", "RASA_URLS": rasa_urls},
+                                         self.tmp / f"gateway{n}.log"))
+        try:
+            for r in self._of("actions") + self._of("rasa"):
+                r.start()
+            for r in self._of("rasa"):
+                await wait_http(f"{r.url}/status?token={self.token}", r.proc, 600,
+                                ok=lambda s, body: s == 200 and "model_file" in body)
+            for r in self._of("actions"):
+                await wait_http(f"{r.url}/health", r.proc, 60)
+            for r in self._of("gateway"):
+                r.start()
+            for r in self._of("gateway"):
+                await wait_http(f"{r.url}/healthz", r.proc, 120)
+        except RuntimeError:
+            say("ours did not start; end of the logs:\n" + "\n".join(r.tail() for r in self.replicas if r.log.exists()))
+            raise
 
     def pids(self) -> dict[str, int]:
         out = {"bench": os.getpid()}
+        if self.layout == "replicas":
+            out.update({r.name: r.proc.pid for r in self.replicas if r.proc is not None and r.proc.poll() is None})
+            return out
         if self.proc is None:
             return out
         for pid in children(self.proc.pid):
@@ -771,13 +1020,26 @@ class OurStack:
                 out["gateway"] = pid
         return out
 
+    def pg_dbs(self) -> tuple[str, ...]:
+        return tuple(u.rsplit("/", 1)[1] for u in self.pg_urls)
+
+    def services(self) -> dict[str, list[int]]:
+        return service_pids(self.pg_dbs(), redis=self.rasa_stores == "shared")
+
     async def stop(self) -> None:
         stop(self.proc)
-        log = self.tmp / "motcua-run.log"
-        if log.exists():  # motcua/rasa_run.py logs its NLU cache's hits now and then
-            hits = re.findall(r"NLU cache: (\d+) hits / (\d+) lookups", log.read_text(errors="replace"))
-            if hits:
-                self.info["nlu_cache"] = {"hits": int(hits[-1][0]), "lookups": int(hits[-1][1])}
+        stop_all([r.proc for r in self.replicas])
+        # motcua/rasa_run.py logs its NLU cache's hits now and then (each Rasa its own cache)
+        hits = [0, 0]
+        for log in [self.tmp / "motcua-run.log"] + [r.log for r in self._of("rasa")]:
+            found = re.findall(r"NLU cache: (\d+) hits / (\d+) lookups", log.read_text(errors="replace")) if log.exists() else []
+            if found:
+                hits = [hits[0] + int(found[-1][0]), hits[1] + int(found[-1][1])]
+        if hits[1]:
+            self.info["nlu_cache"] = {"hits": hits[0], "lookups": hits[1]}
+        # `motcua run` and `motcua serve rasa` write Rasa's endpoints file per port.
+        for port in [self.rasa_port] + [r.port for r in self._of("rasa")]:
+            (ROOT / "var" / f"rasa-endpoints-{port}.yml").unlink(missing_ok=True)
         urls, self.pg_urls = self.pg_urls, []
         for url in urls:
             try:
@@ -1000,6 +1262,59 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
+CPU_ROLES = ["bench", "gateway", "rasa", "actions", "postgresql", "redis", "other", "machine"]
+
+
+def cpu_table(result: dict) -> str:
+    """CPU ms per turn at each level, per role; replicas add up (each one's in parentheses)."""
+    rows = sorted(((key, r) for key in ("ours", "baseline") for r in result.get(key, {}).get("levels", [])),
+                  key=lambda kr: (kr[1]["chats"], kr[0] != "ours"))
+    seen = {role(n) for _, r in rows for n in r["cpu_ms_per_turn"]}
+    roles = [x for x in CPU_ROLES if x in seen] + sorted(seen - set(CPU_ROLES))
+    pg = any("pg_connections_peak" in r for _, r in rows)
+    lines = ["| chats | system | " + " | ".join(roles) + " | load avg before |"
+             + (f" PostgreSQL connections, peak: ours / server (max {result['machine'].get('pg_max_connections')}) |" if pg else ""),
+             "|---|---|" + "---|" * len(roles) + "---|" + ("---|" if pg else "")]
+    for key, r in rows:
+        cells = []
+        for x in roles:
+            parts = [float(v) for n, v in r["cpu_ms_per_turn"].items() if role(n) == x]
+            if len(parts) > 1:
+                cells.append(f"{fmt(sum(parts))} ({' + '.join(fmt(v) for v in parts)})")
+            else:
+                cells.append(fmt(parts[0]) if parts else "–")
+        c = r.get("pg_connections_peak")
+        lines.append(f"| {r['chats']} | {key} | " + " | ".join(cells) + f" | {r['loadavg_before'][0]} |"
+                     + ((f" {c['ours']} / {c['server']} |" if c else " – |") if pg else ""))
+    return "\n".join(lines)
+
+
+def header(result: dict) -> str:
+    ours = result["ours"]
+    shape = {"single": "`motcua run`: 1 gateway, 1 Rasa, 1 action server",
+             "replicas": "`motcua serve`: 2 gateways (a chat's updates alternate), 2 Rasa (round robin "
+                         "from each gateway), an action server per Rasa"}[ours["layout"]]
+    stores = "SQL tracker store (PostgreSQL) and Redis locks" if ours["rasa_stores"] == "shared" else "in memory"
+    m = result["machine"]
+    return (f"ours: layout {ours['layout']} ({shape}); bot store and case database: {ours['store']}; "
+            f"Rasa's trackers and locks: {stores}.\n"
+            f"{m['cpus']} cores; load average {m['loadavg_start']} at the start, {m.get('loadavg_end')} at the end.")
+
+
+def pg_warnings(result: dict) -> list[str]:
+    """Levels during which PostgreSQL ran out of connections: their errors and "busy" replies
+    (and the late answers counted as extra) are refused connections, not the bot's speed."""
+    limit = result["machine"].get("pg_max_connections")
+    out = []
+    for r in result.get("ours", {}).get("levels", []):
+        c = r.get("pg_connections_peak")
+        if limit and c and c["server"] >= limit - 5:
+            out.append(f"{r['chats']} chats: PostgreSQL had {c['server']} connections (max_connections {limit}, "
+                       f"{c['ours']} of them ours): its {r['errors']} errors, {r['wrong']} wrong and "
+                       f"{r['extra_replies']} extra replies may be refused connections (\"too many clients\" in its log)")
+    return out
+
+
 def plot(result: dict, path: Path) -> None:
     import matplotlib
 
@@ -1030,7 +1345,8 @@ def plot(result: dict, path: Path) -> None:
         ax.set_xticks(levels)
         ax.set_xticklabels([str(x) for x in levels])
         ax.minorticks_off()
-    fig.suptitle(f"Load, {result['started']} ({os.cpu_count()} cores, store: {result['ours'].get('store')})", fontsize=9)
+    fig.suptitle(f"Load, {result['started']} ({os.cpu_count()} cores, layout: {result['ours'].get('layout', 'single')}, "
+                 f"store: {result['ours'].get('store')})", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -1038,13 +1354,15 @@ def plot(result: dict, path: Path) -> None:
 
 # --- main --------------------------------------------------------------------------------------
 
-async def play_system(system, scripts, levels, args, pids_fn, label: str, profiler: Optional[Profiler], stamp: str) -> list:
+async def play_system(system, scripts, levels, args, pids_fn, label: str, profiler: Optional[Profiler], stamp: str,
+                      services: Optional[Callable[[], dict[str, list[int]]]] = None, pg_dbs: tuple[str, ...] = ()) -> list:
     rows = []
     for k, chats in enumerate(levels):
         per_chat = max(args.turns_per_chat, -(-args.min_turns // chats))
         if profiler and chats == profiler.level:
             profiler.start(pids_fn(), stamp)
-        row = await run_level(system, scripts, chats, per_chat, f"{label}, {chats} chats", pids_fn(), seed=k + 1)
+        row = await run_level(system, scripts, chats, per_chat, f"{label}, {chats} chats", pids_fn(), seed=k + 1,
+                              services=services, pg_dbs=pg_dbs)
         if profiler and chats == profiler.level:
             row["profile"] = profiler.stop()
         rows.append(row)
@@ -1054,8 +1372,15 @@ async def play_system(system, scripts, levels, args, pids_fn, label: str, profil
 async def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--levels", default="1,10,50,200")
-    ap.add_argument("--store", choices=["sqlite", "postgresql"], default="sqlite",
-                    help="our bot store and case database (temporary SQLite files or fresh PostgreSQL databases)")
+    ap.add_argument("--layout", choices=["single", "replicas"], default="single",
+                    help="single: `motcua run`; replicas: 2 action servers, 2 Rasa, 2 gateways (`motcua serve`), "
+                         "each chat's updates alternating between the gateways")
+    ap.add_argument("--store", choices=["sqlite", "postgresql"],
+                    help="our bot store and case database (temporary SQLite files or fresh PostgreSQL databases; "
+                         "default sqlite, replicas: postgresql)")
+    ap.add_argument("--rasa-stores", choices=["memory", "shared"],
+                    help="Rasa's tracker and lock stores: in memory, or shared: SQL tracker store in a fresh "
+                         "PostgreSQL database and Redis lock store (default memory, replicas: shared)")
     ap.add_argument("--turns-per-chat", type=int, default=8)
     ap.add_argument("--min-turns", type=int, default=100, help="at least this many turns per level")
     ap.add_argument("--timeout", type=float, default=30.0, help="seconds before a turn without its replies is an error")
@@ -1067,13 +1392,19 @@ async def main() -> int:
     ap.add_argument("--profile-level", type=int, help="py-spy record our processes during this level")
     ap.add_argument("--py-spy", default=shutil.which("py-spy") or "py-spy")
     ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
-                    help="extra environment for `motcua run` (to compare settings)")
+                    help="extra environment for our processes (`motcua run`, or each `motcua serve`; to compare settings)")
     ap.add_argument("--label", default="", help="a note stored with the results")
     args = ap.parse_args()
+    if args.layout == "replicas" and args.store == "sqlite":
+        ap.error("--layout replicas needs --store postgresql: both gateways share the bot store")
+    if args.layout == "replicas" and args.rasa_stores == "memory":
+        ap.error("--layout replicas needs --rasa-stores shared: a turn may go to either Rasa server")
+    args.store = args.store or ("postgresql" if args.layout == "replicas" else "sqlite")
+    args.rasa_stores = args.rasa_stores or ("shared" if args.layout == "replicas" else "memory")
     levels = [int(x) for x in args.levels.split(",")]
     RESULTS.mkdir(parents=True, exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    result: dict[str, Any] = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "label": args.label,
+    result: dict[str, Any] = {"started": time.strftime("%Y-%m-%d %H:%M:%S"), "label": args.label, "layout": args.layout,
                               "machine": {"cpus": os.cpu_count(), "loadavg_start": loadavg()},
                               "config": {k: v for k, v in vars(args).items()},
                               "method": "latency = POST of the update to the last sendMessage of the turn (count "
@@ -1093,13 +1424,15 @@ async def main() -> int:
     if baseline:
         await baseline.prepare()  # train before ours runs, so training does not share the CPU with a level
 
-    ours = OurStack(args.store, args.dossiers, f"http://127.0.0.1:{fake_port}", extra_env)
+    ours = OurStack(args.store, args.dossiers, f"http://127.0.0.1:{fake_port}", extra_env, args.layout, args.rasa_stores)
+    say(f"layout {args.layout}, store {args.store}, Rasa's stores {args.rasa_stores}; {os.cpu_count()} cores, "
+        f"load average {result['machine']['loadavg_start']}")
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
     profiler = Profiler(args.py_spy, args.profile_level, RESULTS) if args.profile_level else None
     try:
         async with aiohttp.ClientSession(connector=connector) as http:
             await ours.start()
-            system = OurSystem(ours.base, fake, http, args.timeout)
+            system = OurSystem(ours.bases, fake, http, args.timeout)
             scripts = our_scripts(ours.codes)
             say("ours: calibrating reply counts (each script 3 times, each in its own chat)…")
             calibration = await calibrate(system, scripts, args.quiet)
@@ -1117,7 +1450,10 @@ async def main() -> int:
             await run_level(system, scripts, 5, 12, "ours warm-up", ours.pids(), seed=999)
             result["ours"] = {"store": args.store, **ours.info, "calibration": calibration,
                               "mix": {s.name: s.weight for s in scripts}}
-            result["ours"]["levels"] = await play_system(system, scripts, levels, args, ours.pids, "ours", profiler, stamp)
+            if ours.pg_urls:
+                result["machine"]["pg_max_connections"] = await pg_max_connections()
+            result["ours"]["levels"] = await play_system(system, scripts, levels, args, ours.pids, "ours", profiler, stamp,
+                                                         services=ours.services, pg_dbs=ours.pg_dbs())
             say("NLU parse latency (our Rasa, /model/parse, held-out texts one at a time)…")
             result["nlu_parse"] = {"ours": await parse_latency(http, ours.rasa, heldout_texts(), ours.token)}
             say(f"  ours: {result['nlu_parse']['ours']}")
@@ -1164,8 +1500,17 @@ async def main() -> int:
     plot(result, RESULTS / "load.png")
 
     print()
+    print(header(result))
+    print()
     print(table(result))
     print()
+    print("CPU ms per turn (bench: load generator and fake Bot API; other: the machine's busy CPU less the "
+          "processes listed)")
+    print()
+    print(cpu_table(result))
+    print()
+    for line in pg_warnings(result):
+        print(f"WARNING {line}")
     np = result.get("nlu_parse", {})
     for k, v in np.items():
         print(f"NLU parse ({k}, /model/parse over HTTP): p50 {v['p50_ms']} ms, p95 {v['p95_ms']} ms")

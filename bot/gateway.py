@@ -12,7 +12,7 @@ from aiohttp import web
 from bot import handoff, messages, officials_telegram, outbox
 from bot.rasa_client import RasaClient, RasaUnavailable, Reply
 from bot.state import DB, RASA, SETTINGS
-from motcua.store.conversations import record_message
+from motcua.store.conversations import record_message, stored_replies
 from nlu.text import clean, normalize
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,8 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
         # Not stored means not acknowledged: the citizen is asked to send it again.
         return [Reply(messages.BUSY)]
 
+    if not first_try and inbox_id is not None and (earlier := await _stored_replies(db, inbox_id)):
+        return earlier  # answered before the gateway died: sent now, not asked or stored again
     if handed_off is not None:
         replies = handed_off.replies
         await handoff.relay(app, handed_off, text)
@@ -71,8 +73,7 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
     try:
         async with db.session() as session, session.begin():
             for reply in replies:
-                stored = await record_message(session, channel, chat_id, "out", reply.text, reply.buttons)
-                reply.message_id = stored.id if stored is not None else None
+                reply.message_id = await record_message(session, channel, chat_id, "out", reply.text, reply.buttons)
     except Exception as exc:
         log.exception("could not store the replies of a %s message", channel)
         if inbox_id is not None and handed_off is None:
@@ -84,6 +85,16 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
     except Exception:
         log.exception("could not relay a citizen's message to the officials' group")
     return replies
+
+
+async def _stored_replies(db, inbox_id: int) -> list[Reply]:
+    try:
+        async with db.session() as session:
+            stored = await stored_replies(session, inbox_id)
+    except Exception as exc:
+        log.exception("could not read the stored replies of an update processed again")
+        raise Deferred(notify=False) from exc
+    return [Reply(m.text, list(m.buttons or []), message_id=m.id) for m in stored]
 
 
 async def _ask_rasa(rasa: RasaClient, sender: str, text: str, inbox_id: Optional[int], first_try: bool) -> list[Reply]:

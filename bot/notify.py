@@ -25,11 +25,10 @@ async def tell_citizen(app: web.Application, sender_id: str, text: str,
         return False  # e.g. a complaint filed through Open311: there is no chat to tell
     allowed = await may_push(app, channel, chat_id)
     async with app[DB].session() as session, session.begin():
-        message = await record_message(session, channel, chat_id, "out", text, buttons, push=True)
-        if not allowed:
-            message.delivery = "outside_window"
+        message_id = await record_message(session, channel, chat_id, "out", text, buttons, push=True,
+                                          delivery=None if allowed else "outside_window")
     if allowed and not await push(app, channel, chat_id, Reply(text, list(buttons or []))):
-        await outbox.defer(app, [message.id])
+        await outbox.defer(app, [message_id])
     return allowed
 
 

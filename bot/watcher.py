@@ -46,11 +46,10 @@ async def check_once(app: web.Application) -> int:
                 if not await claim_change(session, sub, dossier.status, dossier.due_at):
                     continue  # another gateway replica is telling them
                 # Stored as a pushed message: the web chat collects it on its next poll.
-                message = await record_message(session, channel, chat_id, "out", text, buttons, push=True)
-                if not allowed:
-                    message.delivery = "outside_window"
+                message_id = await record_message(session, channel, chat_id, "out", text, buttons, push=True,
+                                                  delivery=None if allowed else "outside_window")
             if allowed:
                 if await push(app, channel, chat_id, Reply(text, buttons)):
                     sent += 1
                 else:
-                    await outbox.defer(app, [message.id])
+                    await outbox.defer(app, [message_id])

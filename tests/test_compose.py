@@ -210,6 +210,10 @@ def test_compose_config_renders_the_scaled_out_layout(rendered: dict):
         assert any(v["source"] == "admin-data" and v["target"] == "/admin-data" for v in services[name]["volumes"]), name
         assert services[name]["environment"]["MOTCUA_ADMIN_DATA_DIR"] == "/admin-data", name
     assert rendered["networks"]["backend"].get("internal") is True
+    # Room for every pool (bench/load.py --layout replicas peaked at 61 connections at 50 chats;
+    # the pools may reach 270): PostgreSQL's default of 100 is not enough.
+    pg_command = " ".join(services["postgres"]["command"])
+    assert int(re.search(r"max_connections=(\d+)", pg_command).group(1)) >= 300
     for name in ("postgres", "redis", "train", *RASA):
         assert set(services[name]["networks"]) == {"backend"}, name
         assert not services[name].get("ports"), name

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from bot.gateway import CURRENT_ATTEMPT, CURRENT_INBOX_ID, Deferred
 from bot.state import DB, SETTINGS
-from motcua.store.inbox import accept, beat, claim_unfinished, finish
+from motcua.store.inbox import accept, beat, claim_unfinished, earlier_unanswered, finish, live_peers
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +27,16 @@ FINISH_RETRY_DELAYS = (0.5, 1, 2, 3, 5) + (10,) * 28
 TASKS = web.AppKey("channel_tasks", set)
 LOCKS = web.AppKey("chat_locks", defaultdict)
 HANDLERS = web.AppKey("inbox_handlers", dict)
+PEERS = web.AppKey("live_peer_gateways", int)
+# How long a chat's update waits for the chat's earlier updates on other gateways.
+ORDER_WAIT_SECONDS = 30.0
 
 
 def setup(app: web.Application) -> None:
     app[TASKS] = set()
     app[LOCKS] = defaultdict(asyncio.Lock)
     app[HANDLERS] = {}
+    app[PEERS] = 0
 
 
 def chat_lock(app: web.Application, channel: str, chat_id: Any) -> asyncio.Lock:
@@ -47,20 +51,23 @@ def spawn(app: web.Application, coro: Awaitable) -> None:
 
 
 async def receive(app: web.Application, channel: str, update_id: str, data: dict[str, Any],
-                  handler: Handler) -> bool:
-    """False when this update was delivered before (it is not processed again)."""
+                  handler: Handler, chat_key: Optional[str] = None) -> bool:
+    """False when this update was delivered before (it is not processed again). `chat_key` names
+    the chat, so that another gateway's later update of it waits for this one."""
     async with app[DB].session() as session, session.begin():
-        row_id = await accept(session, channel, update_id, data, owner=gateway_id(app))
+        row_id = await accept(session, channel, update_id, data, owner=gateway_id(app), chat_key=chat_key)
     if row_id is None:
         log.info("%s update %s was delivered again; already handled", channel, update_id)
         return False
-    spawn(app, process(app, channel, row_id, data, handler))
+    spawn(app, process(app, channel, row_id, data, handler, chat_key=chat_key))
     return True
 
 
 async def process(app: web.Application, channel: str, row_id: int, data: dict[str, Any], handler: Handler,
-                  attempt: int = 1) -> None:
+                  attempt: int = 1, chat_key: Optional[str] = None) -> None:
     status = "done"
+    if attempt == 1 and chat_key is not None:
+        await _after_earlier_updates(app, channel, chat_key, row_id)
     token = CURRENT_INBOX_ID.set(row_id)
     attempt_token = CURRENT_ATTEMPT.set(attempt)
     try:
@@ -68,7 +75,8 @@ async def process(app: web.Application, channel: str, row_id: int, data: dict[st
     except Deferred:
         if attempt < RETRY_ATTEMPTS:
             # Still "received" in the inbox: also picked up at the next start if we stop now.
-            spawn(app, _later(RETRY_SECONDS, process(app, channel, row_id, data, handler, attempt + 1)))
+            spawn(app, _later(RETRY_SECONDS, process(app, channel, row_id, data, handler, attempt + 1,
+                                                     chat_key=chat_key)))
             return
         log.error("%s update %s: Rasa or the store did not come back in time", channel, row_id)
         status = "failed"
@@ -97,6 +105,28 @@ async def _finish(app: web.Application, channel: str, row_id: int, status: str) 
     log.error("%s update %s: could not be marked %s", channel, row_id, status)
 
 
+async def _after_earlier_updates(app: web.Application, channel: str, chat_key: str, row_id: int) -> None:
+    """With other gateways alive, a chat's update waits (up to ORDER_WAIT_SECONDS) until the chat's
+    earlier updates are answered, wherever they were delivered: a citizen who writes twice quickly,
+    through two gateways, is answered in the order they wrote. Alone, the chat lock is enough."""
+    if not app[PEERS]:
+        return
+    deadline = asyncio.get_running_loop().time() + ORDER_WAIT_SECONDS
+    pause = 0.02
+    while True:
+        try:
+            async with app[DB].session() as session:
+                if not await earlier_unanswered(session, channel, chat_key, row_id):
+                    return
+        except Exception:  # noqa: BLE001 - the store is down: the handler will defer the update
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            log.warning("%s update %s: an earlier update of its chat is still unanswered; going on", channel, row_id)
+            return
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.5)
+
+
 async def _later(seconds: float, coro: Awaitable) -> None:
     await asyncio.sleep(seconds)
     await coro
@@ -108,9 +138,12 @@ def gateway_id(app: web.Application) -> str:
 
 
 async def heartbeat(app: web.Application) -> None:
-    """This gateway is alive: the updates it owns are left to it (see claim_unfinished)."""
+    """This gateway is alive: the updates it owns are left to it (see claim_unfinished). Also
+    counts the other live gateways (is cross-gateway ordering needed?)."""
+    dead_after = timedelta(seconds=app[SETTINGS].gateway_dead_after_seconds)
     async with app[DB].session() as session, session.begin():
         await beat(session, gateway_id(app))
+        app[PEERS] = await live_peers(session, gateway_id(app), dead_after)
 
 
 async def recover(app: web.Application, channel: str, handler: Handler, at_start: bool = True) -> int:
@@ -121,7 +154,7 @@ async def recover(app: web.Application, channel: str, handler: Handler, at_start
     async with app[DB].session() as session, session.begin():
         rows = await claim_unfinished(session, channel, gateway_id(app), dead_after, include_own=at_start)
     for row in rows:
-        spawn(app, process(app, channel, row.id, row.payload, handler))
+        spawn(app, process(app, channel, row.id, row.payload, handler, chat_key=row.chat_key))
     return len(rows)
 
 

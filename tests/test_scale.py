@@ -482,3 +482,35 @@ async def test_postgresql_restarted_under_load_the_service_recovers_with_polite_
           f"{waits} polite 'please wait' replies")
     await check_tickets(cluster, after)
     await check_store_and_trackers(cluster, fake_tg, after)
+
+
+async def test_a_citizen_writing_twice_quickly_through_both_gateways_is_answered_in_order(cluster, gateways, fake_tg):
+    """The second message is delivered to the other gateway right after the first one was
+    acknowledged, before it is answered: it waits for the first (inbox rows know their chat)."""
+    await asyncio.sleep(6)  # the gateways have seen each other's heartbeat (every 5 s at most)
+    chats = mixed_chats(40, kinds=("complaint",))
+    async with Citizens(gateways, fake_tg, cluster["store_dsn"]) as citizens:
+        async def two_at_once(chat: Chat, k: int) -> None:
+            await citizens.deliver(chat.steps[0], k)
+            await citizens.deliver(chat.steps[1], k + 1)
+            for update in chat.steps[:2]:
+                await citizens.done(update["update_id"])
+
+        await asyncio.gather(*(two_at_once(c, k) for k, c in enumerate(chats)))
+    store = await asyncpg.connect(cluster["store_dsn"])
+    rasa = await asyncpg.connect(cluster["rasa_dsn"])
+    try:
+        for chat in chats:
+            stored = await store.fetch(
+                "SELECT m.text FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+                "WHERE c.channel = 'telegram' AND c.chat_id = $1 AND m.direction = 'in' ORDER BY m.id",
+                str(chat.chat_id))
+            assert [r["text"] for r in stored] == chat.texts[:2]
+            users = await rasa.fetch("SELECT data FROM events WHERE sender_id = $1 AND type_name = 'user' ORDER BY id",
+                                     f"telegram:{chat.chat_id}")
+            assert [json.loads(r["data"])["text"] for r in users] == chat.texts[:2]
+            # …so the form took the second message as the complaint's content and asks for its category
+            assert "lĩnh vực" in fake_tg.sent(chat.chat_id)[-1]["text"].lower()
+    finally:
+        await store.close()
+        await rasa.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import Any, Awaitable, Callable
+from typing import Any, Awaitable, Callable, Optional
 
 from aiohttp import web
 from telegram import (Bot, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup,
@@ -59,7 +59,14 @@ async def webhook(request: web.Request) -> web.Response:
 
 async def receive(app: web.Application, update_id: int, data: dict[str, Any]) -> None:
     """Store, then process in the background: Telegram gets its 200 as soon as the update is safe."""
-    await inbox.receive(app, CHANNEL, str(update_id), data, handle_data)
+    await inbox.receive(app, CHANNEL, str(update_id), data, handle_data, chat_key=_chat_of(data))
+
+
+def _chat_of(data: dict[str, Any]) -> Optional[str]:
+    """The chat an update belongs to, from the raw JSON (before python-telegram-bot parses it)."""
+    message = data.get("message") or (data.get("callback_query") or {}).get("message") or {}
+    chat_id = (message.get("chat") or {}).get("id") if isinstance(message, dict) else None
+    return str(chat_id) if chat_id is not None else None
 
 
 async def handle_data(app: web.Application, data: dict[str, Any]) -> None:

@@ -90,12 +90,17 @@ async def webhook(request: web.Request) -> web.Response:
 async def receive(app: web.Application, event: dict[str, Any]) -> None:
     message = event.get("message") or {}
     key = f"{event.get('event_name')}:{message.get('message_id', '')}"
-    await inbox.receive(app, CHANNEL, key[:64], event, handle_event)
+    await inbox.receive(app, CHANNEL, key[:64], event, handle_event, chat_key=_chat_of(event) or None)
+
+
+def _chat_of(event: dict[str, Any]) -> str:
+    message = event.get("message") or {}
+    return str((message.get("chat") or {}).get("id") or (message.get("from") or {}).get("id") or "")
 
 
 async def handle_event(app: web.Application, event: dict[str, Any]) -> None:
     message = event.get("message") or {}
-    chat_id = str((message.get("chat") or {}).get("id") or (message.get("from") or {}).get("id") or "")
+    chat_id = _chat_of(event)
     if not chat_id:
         return
     bot = app[BOT]

@@ -124,7 +124,8 @@ async def webhook(request: web.Request) -> web.Response:
         raise web.HTTPForbidden()
     message = event.get("message") or {}
     key = f"{event.get('event_name')}:{message.get('msg_id') or timestamp}"
-    await inbox.receive(app, CHANNEL, key[:64], event, handle_event)
+    await inbox.receive(app, CHANNEL, key[:64], event, handle_event,
+                        chat_key=str((event.get("sender") or {}).get("id") or "") or None)
     return web.json_response({"error": 0})
 
 

@@ -5,7 +5,7 @@ import hashlib
 from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from motcua.store.models import ButtonPayload, GatewayHeartbeat, InboxUpdate
@@ -13,11 +13,11 @@ from motcua.store.sql import insert_ignore, upsert
 
 
 async def accept(session: AsyncSession, channel: str, update_id: str, payload: dict[str, Any],
-                 owner: Optional[str] = None) -> Optional[int]:
+                 owner: Optional[str] = None, chat_key: Optional[str] = None) -> Optional[int]:
     """Store an update; its row id, or None when this update was delivered before."""
     result = await session.execute(insert_ignore(session, InboxUpdate.__table__).values(
         channel=channel, update_id=str(update_id), payload=payload, status="received",
-        received_at=datetime.now(timezone.utc), owner=owner))
+        received_at=datetime.now(timezone.utc), owner=owner, chat_key=chat_key))
     if not result.rowcount:
         return None
     return await session.scalar(select(InboxUpdate.id).where(InboxUpdate.channel == channel,
@@ -34,6 +34,20 @@ async def unfinished(session: AsyncSession, channel: str) -> list[InboxUpdate]:
     return list((await session.scalars(select(InboxUpdate).where(InboxUpdate.channel == channel,
                                                                   InboxUpdate.status == "received")
                                         .order_by(InboxUpdate.id))).all())
+
+
+async def earlier_unanswered(session: AsyncSession, channel: str, chat_key: str, row_id: int) -> bool:
+    """Whether an earlier update of the same chat is still waiting for its answer."""
+    return await session.scalar(
+        select(InboxUpdate.id).where(InboxUpdate.channel == channel, InboxUpdate.chat_key == chat_key,
+                                     InboxUpdate.status == "received", InboxUpdate.id < row_id).limit(1)) is not None
+
+
+async def live_peers(session: AsyncSession, gateway_id: str, dead_after: timedelta) -> int:
+    """How many other gateways have beaten within `dead_after`."""
+    since = datetime.now(timezone.utc) - dead_after
+    return await session.scalar(select(func.count()).select_from(GatewayHeartbeat).where(
+        GatewayHeartbeat.last_seen >= since, GatewayHeartbeat.gateway_id != gateway_id))
 
 
 async def beat(session: AsyncSession, gateway_id: str) -> None:

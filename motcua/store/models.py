@@ -156,6 +156,8 @@ class InboxUpdate(Base):
     # The gateway processing it (GATEWAY_ID): with several gateways, only the owner, its next
     # incarnation, or — once the owner stopped beating — another gateway takes it up again.
     owner = Column(String(100), nullable=True)
+    # The chat it belongs to: with several gateways, a chat's later update waits for its earlier ones.
+    chat_key = Column(String(100), nullable=True)
 
 
 class GatewayHeartbeat(Base):

@@ -27,7 +27,8 @@ FINISH_RETRY_DELAYS = (0.5, 1, 2, 3, 5) + (10,) * 28
 TASKS = web.AppKey("channel_tasks", set)
 LOCKS = web.AppKey("chat_locks", defaultdict)
 HANDLERS = web.AppKey("inbox_handlers", dict)
-PEERS = web.AppKey("live_peer_gateways", int)
+# Other live gateways, counted at each heartbeat (a dict: the app is frozen once started).
+PEERS = web.AppKey("live_peer_gateways", dict)
 # How long a chat's update waits for the chat's earlier updates on other gateways.
 ORDER_WAIT_SECONDS = 30.0
 
@@ -36,7 +37,7 @@ def setup(app: web.Application) -> None:
     app[TASKS] = set()
     app[LOCKS] = defaultdict(asyncio.Lock)
     app[HANDLERS] = {}
-    app[PEERS] = 0
+    app[PEERS] = {"count": 0}
 
 
 def chat_lock(app: web.Application, channel: str, chat_id: Any) -> asyncio.Lock:
@@ -109,7 +110,7 @@ async def _after_earlier_updates(app: web.Application, channel: str, chat_key: s
     """With other gateways alive, a chat's update waits (up to ORDER_WAIT_SECONDS) until the chat's
     earlier updates are answered, wherever they were delivered: a citizen who writes twice quickly,
     through two gateways, is answered in the order they wrote. Alone, the chat lock is enough."""
-    if not app[PEERS]:
+    if not app[PEERS]["count"]:
         return
     deadline = asyncio.get_running_loop().time() + ORDER_WAIT_SECONDS
     pause = 0.02
@@ -143,7 +144,7 @@ async def heartbeat(app: web.Application) -> None:
     dead_after = timedelta(seconds=app[SETTINGS].gateway_dead_after_seconds)
     async with app[DB].session() as session, session.begin():
         await beat(session, gateway_id(app))
-        app[PEERS] = await live_peers(session, gateway_id(app), dead_after)
+        app[PEERS]["count"] = await live_peers(session, gateway_id(app), dead_after)
 
 
 async def recover(app: web.Application, channel: str, handler: Handler, at_start: bool = True) -> int:

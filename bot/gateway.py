@@ -52,7 +52,8 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
         # Not stored means not acknowledged: the citizen is asked to send it again.
         return [Reply(messages.BUSY)]
 
-    if not first_try and inbox_id is not None and (earlier := await _stored_replies(db, inbox_id)):
+    # (first_try is false only for an update of the inbox that was processed before)
+    if not first_try and (earlier := await _stored_replies(db, inbox_id)):
         return earlier  # answered before the gateway died: sent now, not asked or stored again
     if handed_off is not None:
         replies = handed_off.replies

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections import defaultdict
 from datetime import timedelta
 from typing import Any, Awaitable, Callable, Optional
@@ -56,7 +55,7 @@ async def receive(app: web.Application, channel: str, update_id: str, data: dict
     """False when this update was delivered before (it is not processed again). `chat_key` names
     the chat, so that another gateway's later update of it waits for this one."""
     async with app[DB].session() as session, session.begin():
-        row_id = await accept(session, channel, update_id, data, owner=gateway_id(app), chat_key=chat_key)
+        row_id = await accept(session, channel, update_id, data, owner=app[SETTINGS].instance_id, chat_key=chat_key)
     if row_id is None:
         log.info("%s update %s was delivered again; already handled", channel, update_id)
         return False
@@ -133,18 +132,13 @@ async def _later(seconds: float, coro: Awaitable) -> None:
     await coro
 
 
-def gateway_id(app: web.Application) -> str:
-    settings = app[SETTINGS]
-    return settings.gateway_id or f"{socket.gethostname()}:{settings.port}"
-
-
 async def heartbeat(app: web.Application) -> None:
     """This gateway is alive: the updates it owns are left to it (see claim_unfinished). Also
     counts the other live gateways (is cross-gateway ordering needed?)."""
     dead_after = timedelta(seconds=app[SETTINGS].gateway_dead_after_seconds)
     async with app[DB].session() as session, session.begin():
-        await beat(session, gateway_id(app))
-        app[PEERS]["count"] = await live_peers(session, gateway_id(app), dead_after)
+        await beat(session, app[SETTINGS].instance_id)
+        app[PEERS]["count"] = await live_peers(session, app[SETTINGS].instance_id, dead_after)
 
 
 async def recover(app: web.Application, channel: str, handler: Handler, at_start: bool = True) -> int:
@@ -153,7 +147,7 @@ async def recover(app: web.Application, channel: str, handler: Handler, at_start
     app[HANDLERS][channel] = handler
     dead_after = timedelta(seconds=app[SETTINGS].gateway_dead_after_seconds)
     async with app[DB].session() as session, session.begin():
-        rows = await claim_unfinished(session, channel, gateway_id(app), dead_after, include_own=at_start)
+        rows = await claim_unfinished(session, channel, app[SETTINGS].instance_id, dead_after, include_own=at_start)
     for row in rows:
         spawn(app, process(app, channel, row.id, row.payload, handler, chat_key=row.chat_key))
     return len(rows)

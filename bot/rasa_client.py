@@ -99,19 +99,16 @@ class RasaClient:
         now = time.monotonic()
         return [u for u in ring if self._down_until[u] <= now] + [u for u in ring if self._down_until[u] > now]
 
-    async def send(self, sender_id: str, text: str, metadata: Optional[dict] = None) -> list[Reply]:
-        body: dict[str, Any] = {"sender": sender_id, "message": text}
-        if metadata:
-            body["metadata"] = metadata
+    async def _call(self, method: str, path: str, **kwargs) -> Any:
+        """One request to the next server in rotation, its JSON answer. A server that refuses the
+        connection never got the request: the next one is tried. Any other failure is final."""
         refused: Optional[Exception] = None
         for base_url in self._order():
             try:
-                async with self.session.post(
-                    f"{base_url}/webhooks/rest/webhook", json=body, timeout=self.timeout
-                ) as resp:
+                async with self.session.request(method, f"{base_url}{path}", timeout=self.timeout, **kwargs) as resp:
                     if resp.status != 200:
                         raise RasaUnavailable(f"Rasa answered HTTP {resp.status}")
-                    return parse_replies(await resp.json(content_type=None))
+                    return await resp.json(content_type=None)
             except aiohttp.ClientConnectorError as exc:  # not delivered: safe to try the next server
                 self._down_until[base_url] = time.monotonic() + self.SKIP_SECONDS
                 refused = exc
@@ -119,26 +116,21 @@ class RasaClient:
                 raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
         raise RasaUnavailable(f"no Rasa server accepted the connection ({refused})")
 
+    async def send(self, sender_id: str, text: str, metadata: Optional[dict] = None) -> list[Reply]:
+        body: dict[str, Any] = {"sender": sender_id, "message": text}
+        if metadata:
+            body["metadata"] = metadata
+        return parse_replies(await self._call("POST", "/webhooks/rest/webhook", json=body))
+
     async def answered(self, sender_id: str, inbox_id: int) -> Optional[list[Reply]]:
         """When an update is processed again (its gateway died, or Rasa timed out), Rasa may have
         answered it already: its tracker says so (the message carries its inbox id as metadata).
         Returns those replies, or None when the message is not in the tracker.
         Raises RasaUnavailable when no server can tell."""
-        for base_url in self._order():
-            try:
-                async with self.session.get(
-                    f"{base_url}/conversations/{quote(sender_id, safe='')}/tracker", params=self.params,
-                    timeout=self.timeout,
-                ) as resp:
-                    if resp.status != 200:
-                        raise RasaUnavailable(f"Rasa answered HTTP {resp.status}")
-                    tracker = await resp.json(content_type=None)
-                    return replies_after(tracker.get("events") or [], inbox_id)
-            except aiohttp.ClientConnectorError:
-                self._down_until[base_url] = time.monotonic() + self.SKIP_SECONDS
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, AttributeError) as exc:
-                raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
-        raise RasaUnavailable("no Rasa server accepted the connection")
+        tracker = await self._call("GET", f"/conversations/{quote(sender_id, safe='')}/tracker", params=self.params)
+        if not isinstance(tracker, dict):
+            raise RasaUnavailable("Rasa answered a tracker that is not a JSON object")
+        return replies_after(tracker.get("events") or [], inbox_id)
 
     async def ready(self, timeout: float = 3.0) -> bool:
         """True when a Rasa server answers and has a model loaded."""

@@ -127,10 +127,15 @@ class Settings:
             officials_feed_seconds=_num(env, "OFFICIALS_FEED_SECONDS", d.officials_feed_seconds),
             outbox_seconds=_num(env, "OUTBOX_SECONDS", d.outbox_seconds),
             handoff_hours=_opt(env, "HANDOFF_HOURS") or d.handoff_hours,
-            gateway_id=_opt(env, "GATEWAY_ID") or f"{socket.gethostname()}:{int(_num(env, 'PORT', d.port))}",
+            gateway_id=_opt(env, "GATEWAY_ID") or d.gateway_id,
             gateway_dead_after_seconds=_num(env, "GATEWAY_DEAD_AFTER_SECONDS", d.gateway_dead_after_seconds),
             open311_api_keys=tuple(k.strip() for k in env.get("OPEN311_API_KEYS", "").split(",") if k.strip()),
         )
+
+    @property
+    def instance_id(self) -> str:
+        """This gateway among replicas: GATEWAY_ID, else host:port (the same after a restart)."""
+        return self.gateway_id or f"{socket.gethostname()}:{self.port}"
 
     @property
     def rasa_servers(self) -> tuple[str, ...]:

@@ -298,6 +298,20 @@ def check_answers(chat: Chat) -> Optional[str]:
     return None
 
 
+async def stored_messages(store: asyncpg.Connection, chat: Chat) -> list:
+    """The chat's messages in the bot's store, in order (direction, text)."""
+    return await store.fetch(
+        "SELECT m.direction, m.text FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+        "WHERE c.channel = 'telegram' AND c.chat_id = $1 ORDER BY m.id", str(chat.chat_id))
+
+
+async def rasa_heard(rasa: asyncpg.Connection, chat: Chat) -> list[str]:
+    """What Rasa's tracker store holds as the chat's user messages, in order."""
+    users = await rasa.fetch("SELECT data FROM events WHERE sender_id = $1 AND type_name = 'user' ORDER BY id",
+                             f"telegram:{chat.chat_id}")
+    return [json.loads(r["data"])["text"] for r in users]
+
+
 async def check_store_and_trackers(cluster: dict, fake: FakeTelegram, chats: list[Chat], resent_ok: bool = False) -> int:
     """Each message once and in order in the store and in Rasa's tracker; each stored reply sent
     once — or, when a gateway was killed (`resent_ok`), at least once: a reply sent in the instant
@@ -308,9 +322,7 @@ async def check_store_and_trackers(cluster: dict, fake: FakeTelegram, chats: lis
     rasa = await asyncpg.connect(cluster["rasa_dsn"])
     try:
         for chat in chats:
-            rows = await store.fetch(
-                "SELECT m.direction, m.text FROM messages m JOIN conversations c ON c.id = m.conversation_id "
-                "WHERE c.channel = 'telegram' AND c.chat_id = $1 ORDER BY m.id", str(chat.chat_id))
+            rows = await stored_messages(store, chat)
             incoming = [r["text"] for r in rows if r["direction"] == "in"]
             assert len(incoming) == len(chat.texts), (chat.chat_id, incoming)
             for sent, stored in zip(chat.texts, incoming):
@@ -323,9 +335,7 @@ async def check_store_and_trackers(cluster: dict, fake: FakeTelegram, chats: lis
                 resent += len(sent) - len(stored)
             else:
                 assert len(stored) == len(sent), (chat.chat_id, stored, sent)
-            users = await rasa.fetch("SELECT data FROM events WHERE sender_id = $1 AND type_name = 'user' ORDER BY id",
-                                     f"telegram:{chat.chat_id}")
-            said = [json.loads(r["data"])["text"] for r in users]
+            said = await rasa_heard(rasa, chat)
             # What the gateway sent Rasa: every message once, in the citizen's order (busy turns
             # during a fault were not sent, and were sent later, once).
             assert said == [t for t in chat.texts if t in said] and len(said) == len(set(said)), (chat.chat_id, said)
@@ -501,14 +511,9 @@ async def test_a_citizen_writing_twice_quickly_through_both_gateways_is_answered
     rasa = await asyncpg.connect(cluster["rasa_dsn"])
     try:
         for chat in chats:
-            stored = await store.fetch(
-                "SELECT m.text FROM messages m JOIN conversations c ON c.id = m.conversation_id "
-                "WHERE c.channel = 'telegram' AND c.chat_id = $1 AND m.direction = 'in' ORDER BY m.id",
-                str(chat.chat_id))
-            assert [r["text"] for r in stored] == chat.texts[:2]
-            users = await rasa.fetch("SELECT data FROM events WHERE sender_id = $1 AND type_name = 'user' ORDER BY id",
-                                     f"telegram:{chat.chat_id}")
-            assert [json.loads(r["data"])["text"] for r in users] == chat.texts[:2]
+            stored = await stored_messages(store, chat)
+            assert [r["text"] for r in stored if r["direction"] == "in"] == chat.texts[:2]
+            assert await rasa_heard(rasa, chat) == chat.texts[:2]
             # …so the form took the second message as the complaint's content and asks for its category
             assert "lĩnh vực" in fake_tg.sent(chat.chat_id)[-1]["text"].lower()
     finally:

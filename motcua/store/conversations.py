@@ -12,20 +12,7 @@ from motcua.store.sql import insert_ignore, insert_ignore_id
 
 async def conversation_for(session: AsyncSession, channel: str, chat_id: str) -> Conversation:
     """The conversation of a chat, created on first contact; safe under concurrent first messages."""
-    found = await session.scalar(
-        select(Conversation).where(Conversation.channel == channel, Conversation.chat_id == chat_id)
-    )
-    if found is not None:
-        return found
-    now = utcnow()
-    await session.execute(
-        insert_ignore(session, Conversation.__table__).values(
-            channel=channel, chat_id=chat_id, created_at=now, last_message_at=now
-        )
-    )
-    return await session.scalar(
-        select(Conversation).where(Conversation.channel == channel, Conversation.chat_id == chat_id)
-    )
+    return await session.get(Conversation, await conversation_id(session, channel, chat_id))
 
 
 async def conversation_id(session: AsyncSession, channel: str, chat_id: str) -> int:
@@ -34,7 +21,9 @@ async def conversation_id(session: AsyncSession, channel: str, chat_id: str) -> 
     where = (Conversation.channel == channel, Conversation.chat_id == chat_id)
     found = await session.scalar(select(Conversation.id).where(*where))
     if found is None:
-        await conversation_for(session, channel, chat_id)
+        now = utcnow()
+        await session.execute(insert_ignore(session, Conversation.__table__).values(
+            channel=channel, chat_id=chat_id, created_at=now, last_message_at=now))
         found = await session.scalar(select(Conversation.id).where(*where))
     return found
 

@@ -30,12 +30,6 @@ async def finish(session: AsyncSession, row_id: int, status: str = "done") -> No
                           .execution_options(synchronize_session=False))
 
 
-async def unfinished(session: AsyncSession, channel: str) -> list[InboxUpdate]:
-    return list((await session.scalars(select(InboxUpdate).where(InboxUpdate.channel == channel,
-                                                                  InboxUpdate.status == "received")
-                                        .order_by(InboxUpdate.id))).all())
-
-
 async def earlier_unanswered(session: AsyncSession, channel: str, chat_key: str, row_id: int) -> bool:
     """Whether an earlier update of the same chat is still waiting for its answer."""
     return await session.scalar(

@@ -9,7 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.ratings import helpful_buttons
-from motcua.catalogue import ASPECT_TITLES, ASPECTS, TOPICS, Catalogue, Locality, Procedure, load_catalogue
+from motcua.catalogue import ASPECT_TITLES, ASPECTS, TOPICS, Catalogue, Locality, Procedure, load_catalogue, shorten
 
 TELEGRAM_LIMIT = 4096
 # A typed name this close to a known wording is taken as that procedure.
@@ -56,6 +56,17 @@ def aspect_buttons(p: Procedure, skip: Optional[str] = None) -> list[dict[str, s
             for a in ASPECTS if a != skip]
 
 
+def _source(p: Procedure) -> str:
+    """Imported entries quote the national database: say so and link the full official page."""
+    return f"\nChi tiết đầy đủ: {p.url}" if p.national and p.url else ""
+
+
+def _province_note(p: Procedure, loc: Locality) -> str:
+    if p.national and "Hội đồng nhân dân" in p.fee.get("text", ""):
+        return "\n" + _fill("Mức thu cụ thể theo quy định của tỉnh; anh/chị xác nhận lại qua đường dây nóng {hotline}.", loc)
+    return ""
+
+
 def render_aspect(p: Procedure, aspect: str, loc: Locality) -> str:
     head = f"{ASPECT_TITLES[aspect]} – {p.name}:\n"
     if aspect == "documents":
@@ -64,11 +75,13 @@ def render_aspect(p: Procedure, aspect: str, loc: Locality) -> str:
         body = _fill(p.fee.get("text", ""), loc)
         if p.fee.get("basis"):
             body += f"\nCăn cứ: {p.fee['basis']}."
-        body += _confirm(p, p.fee.get("certainty"), loc)
+        body += _confirm(p, p.fee.get("certainty"), loc) + _province_note(p, loc)
     elif aspect == "duration":
         body = _fill(p.duration.get("text", ""), loc) + _confirm(p, p.duration.get("certainty"), loc)
     elif aspect == "place":
         body = f"{_fill(p.place, loc)}\nCơ quan giải quyết: {_fill(p.handled_by.get('office', ''), loc)}."
+    elif aspect == "steps" and p.national:
+        body = "\n".join(f"• {s}" for s in p.steps)  # official text: its own numbering is kept
     elif aspect == "steps":
         body = "\n".join(f"Bước {i}: {_fill(s, loc)}" for i, s in enumerate(p.steps, 1))
     else:  # online
@@ -78,7 +91,8 @@ def render_aspect(p: Procedure, aspect: str, loc: Locality) -> str:
             body = f"Thủ tục này hiện chưa nộp trực tuyến được. Anh/chị nộp trực tiếp tại: {_fill(p.place, loc)}."
         if p.online.get("note"):
             body += "\n" + _fill(p.online["note"], loc)
-    return _fit(head + body)
+    source = _source(p)
+    return _fit(head + body, TELEGRAM_LIMIT - len(source)) + source
 
 
 def render_card(p: Procedure, loc: Locality) -> str:
@@ -88,9 +102,10 @@ def render_card(p: Procedure, loc: Locality) -> str:
         _fill(p.summary, loc),
         f"• Nơi giải quyết: {_fill(p.handled_by.get('office', ''), loc)}",
         f"• Thời gian: {_fill(p.duration.get('text', ''), loc)}",
-        f"• Lệ phí: {_fill(p.fee.get('text', ''), loc)}",
+        f"• Lệ phí: {shorten(_fill(p.fee.get('text', ''), loc).splitlines()[0], 140)}",
         f"• Hình thức: {online}",
-        f"(Thông tin cập nhật ngày {_date(p.last_checked)}.) Anh/chị muốn xem thêm phần nào?",
+        (f"(Theo Cơ sở dữ liệu quốc gia về thủ tục hành chính: {p.url}) Anh/chị muốn xem thêm phần nào?" if p.national
+         else f"(Thông tin cập nhật ngày {_date(p.last_checked)}.) Anh/chị muốn xem thêm phần nào?"),
     ]
     return _fit("\n".join(line for line in lines if line.strip()))
 

@@ -5,7 +5,9 @@ Both are data reviewed like code: another commune or province deploys by editing
 """
 from __future__ import annotations
 
+import json
 import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -14,7 +16,7 @@ from typing import Any, Optional
 import yaml
 from rapidfuzz import fuzz, process
 
-from motcua import PROJECT_ROOT
+from motcua import PROJECT_ROOT, national
 from nlu.text import fold
 
 ASPECTS = ("documents", "fee", "duration", "place", "steps", "online")
@@ -59,6 +61,14 @@ class Procedure:
     legal_basis: list[str]
     last_checked: Any
     confirm_note: str = ""
+    # National code (ma_thu_tuc); for an imported entry it is also its id.
+    code: str = ""
+    # "curated" (catalogue/procedures/*.yml, plain wording) or "national" (imported, official facts).
+    source: str = "curated"
+    url: str = ""
+    sector: str = ""
+    levels: list[str] = field(default_factory=list)
+    conditions: str = ""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Procedure":
@@ -68,6 +78,27 @@ class Procedure:
             raise ValueError(f"procedure {data.get('id')!r} lacks {', '.join(missing)}")
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
+
+    @property
+    def national(self) -> bool:
+        return self.source == "national"
+
+
+@dataclass
+class IndexEntry:
+    """A procedure of the national list, wherever it is done: enough to route a question."""
+    code: str
+    name: str
+    levels: list[str]
+    sector: str = ""
+    agency: str = ""
+    audience: str = ""
+    url: str = ""
+    ministry: str = ""
+
+    @property
+    def at_commune(self) -> bool:
+        return "xa" in self.levels
 
 
 @dataclass
@@ -106,12 +137,19 @@ class Locality:
 
 
 class Catalogue:
-    def __init__(self, procedures: list[Procedure], locality: Locality) -> None:
+    def __init__(self, procedures: list[Procedure], locality: Locality,
+                 index: Optional[list[IndexEntry]] = None) -> None:
         self.procedures = {p.id: p for p in procedures}
         self.locality = locality
+        self.index = {e.code: e for e in index or []}
+        # National code → the entry that answers it (a curated entry wins over the imported record).
+        self.by_code: dict[str, str] = {}
+        for p in sorted(procedures, key=lambda p: p.national):
+            if p.code:
+                self.by_code.setdefault(p.code, p.id)
         # Every folded wording (name, aliases, the id itself) → procedure id, for fuzzy matching.
         self._wordings: dict[str, str] = {}
-        for p in procedures:
+        for p in self.curated():
             for wording in [p.name, p.id.replace("_", " "), *p.aliases]:
                 self._wordings.setdefault(fold(wording), p.id)
 
@@ -125,10 +163,23 @@ class Catalogue:
                 raise ValueError(f"{path}: id {data.get('id')!r} does not match the file name")
             procedures.append(Procedure.from_dict(data))
         locality = Locality.from_dict(yaml.safe_load((directory / "locality.yml").read_text(encoding="utf-8")))
-        return cls(procedures, locality)
+        imported = directory / "national" / "procedures.jsonl"
+        if imported.exists():
+            procedures += [procedure_from_national(json.loads(line))
+                           for line in imported.read_text(encoding="utf-8").splitlines() if line.strip()]
+        index_file = directory / "national" / "index.jsonl"
+        index = [IndexEntry(**{k: v for k, v in json.loads(line).items() if k in IndexEntry.__dataclass_fields__})
+                 for line in (index_file.read_text(encoding="utf-8").splitlines() if index_file.exists() else [])
+                 if line.strip()]
+        return cls(procedures, locality, index)
+
+    def curated(self) -> list[Procedure]:
+        return [p for p in self.procedures.values() if not p.national]
 
     def get(self, procedure_id: Optional[str]) -> Optional[Procedure]:
-        return self.procedures.get(procedure_id or "")
+        """By id, or by national code (the curated entry when one is linked to it)."""
+        key = procedure_id or ""
+        return self.procedures.get(self.by_code.get(key, key))
 
     def resolve(self, value: Optional[str]) -> Optional[Procedure]:
         """An entity value or a typed name → the procedure, when it is unambiguous."""
@@ -158,9 +209,105 @@ class Catalogue:
 
     def by_topic(self) -> dict[str, list[Procedure]]:
         topics: dict[str, list[Procedure]] = {t: [] for t in TOPICS}
-        for p in self.procedures.values():
+        for p in self.curated():
             topics.setdefault(p.topic, []).append(p)
         return {t: ps for t, ps in topics.items() if ps}
+
+
+# The national record's facts, summarised for a phone screen: the bot links the full official page.
+DOC_SECTIONS = ("Giấy tờ phải nộp", "Giấy tờ phải xuất trình")
+MAX_LINES = 10
+
+
+def shorten(text: str, limit: int = 160) -> str:
+    """The first sentence, cut at a word boundary: official texts are long."""
+    text = re.sub(r"\s+", " ", str(text or "")).strip()
+    first = re.split(r"(?<=[.;])\s+(?=[A-ZĐÀ-Ỹ])", text, 1)[0].rstrip(" ;")
+    if len(first) <= limit:
+        return first
+    return first[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
+def _number(value: float) -> str:
+    return (f"{value:g}").replace(".", ",")
+
+
+def _time_text(way: dict) -> str:
+    if way.get("days") is None:
+        return "chưa có thông tin"
+    unit = (way.get("unit") or "").lower()
+    return f"{_number(way['days'])} {unit}" if unit else f"{_number(way['days'])} (Cổng Dịch vụ công không ghi đơn vị)"
+
+
+def _by_channel(ways: list[dict], cell) -> list[str]:
+    """"Trực tiếp, Trực tuyến: 5 ngày làm việc" — channels that share a value on one line."""
+    grouped: dict[str, list[str]] = {}
+    for way in ways:
+        grouped.setdefault(cell(way), []).append(national.CHANNEL_TITLES.get(way["channel"], way["channel"]))
+    if len(grouped) == 1:
+        return [next(iter(grouped))]
+    return [f"{', '.join(dict.fromkeys(chs))}: {value}" for value, chs in grouped.items()]
+
+
+def money(text: str) -> str:
+    """"50,000 Việt Nam Đồng" / "Lệ phí : 8.000 Đồng" → "50.000 đồng" / "Lệ phí: 8.000 đồng"."""
+    text = re.sub(r"(\d),(?=\d{3}\b)", r"\1.", text)
+    text = re.sub(r"\s*(Việt Nam [Đđ]ồng|VNĐ|VND|Đồng)\b", " đồng", text)
+    return re.sub(r"\s+:\s*", ": ", text)
+
+
+def _fee_text(way: dict) -> str:
+    fee = way.get("fee") or ""
+    fee = "chưa có thông tin" if not fee or fee == national.NO_INFO else money(fee)
+    note = way.get("fee_note") or ""
+    return f"{fee} ({shorten(note, 200)})" if note and re.search(r"\w{3}", note) else fee
+
+
+def short_name(name: str, limit: int = 110) -> str:
+    """Official names run to 300 characters: the part before the first bracket or semicolon."""
+    head = re.split(r"\s*[(;]", name, 1)[0].strip()
+    return shorten(head or name, limit)
+
+
+def procedure_from_national(entry: dict) -> Procedure:
+    """An imported record as a Procedure: official facts, shortened, with the portal link."""
+    ways = entry.get("ways") or []
+    docs = [d for d in entry.get("documents") or []
+            if d["kind"] == "item" or (d["kind"] == "sub" and not d["copies"].startswith("0"))]
+    documents = []
+    for d in sorted(docs, key=lambda d: d["section"] not in DOC_SECTIONS[:1]):
+        copies = f" ({d['copies']})" if d["copies"] and not d["copies"].startswith("0") else ""
+        shown = ("Xuất trình: " if d["section"] == DOC_SECTIONS[1] else "") + shorten(d["name"], 150) + copies
+        if shown not in documents:
+            documents.append(shown)
+    if not documents and entry.get("raw", {}).get("thanh_phan_ho_so"):
+        documents = [shorten(entry["raw"]["thanh_phan_ho_so"], 300)]
+    fee_lines = _by_channel(ways, _fee_text) if ways else ["chưa có thông tin"]
+    fee_text = "\n".join(dict.fromkeys(fee_lines))
+    duration_lines = list(dict.fromkeys(_by_channel(ways, _time_text))) if ways else ["chưa có thông tin"]
+    online = any(w["channel"] == "online" for w in ways)
+    channels = ", ".join(dict.fromkeys(national.CHANNEL_TITLES[w["channel"]].lower() for w in ways)) or "trực tiếp"
+    agency = next((a for a in (entry.get("agency"), entry.get("competent")) if not national.empty(a or "")),
+                  "Ủy ban nhân dân xã").rstrip(". ")
+    steps = [shorten(s.lstrip("-+•*) "), 180) for s in (entry.get("steps") or "").split("\n")
+             if len(s.strip(" -+•*)")) > 3]
+    legal = [f"{t['title'][:120]} ({t['number']})" if t["number"] and t["number"] not in t["title"] else t["title"][:140]
+             for t in entry.get("legal_basis") or []]
+    result = entry.get("result") or ""
+    return Procedure(
+        id=entry["code"], code=entry["code"], source="national", name=short_name(entry["name"]), topic="",
+        aliases=[], sector=entry.get("sector", ""), levels=entry.get("levels") or [], url=entry.get("url", ""),
+        summary=f"Lĩnh vực: {entry.get('sector')}." + (f" Kết quả: {shorten(result, 120)}." if result else ""),
+        handled_by={"office": agency, "level": "xa"},
+        documents=documents[:MAX_LINES] or ["Chưa có thông tin về thành phần hồ sơ."],
+        fee={"text": fee_text, "certainty": "official"},
+        duration={"text": "\n".join(duration_lines), "working_days": None, "certainty": "official"},
+        place=(entry.get("address") or agency).rstrip(". ") + f". Cách nộp: {channels}.",
+        steps=steps[:MAX_LINES] or ["Chưa có thông tin về trình tự thực hiện."],
+        online={"available": online,
+                "where": "Cổng Dịch vụ công quốc gia (dichvucong.gov.vn)" if online else ""},
+        legal_basis=legal[:MAX_LINES], last_checked="", conditions=entry.get("conditions", ""),
+    )
 
 
 @lru_cache(maxsize=4)

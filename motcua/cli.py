@@ -202,6 +202,41 @@ def cmd_cases_import(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if report.errors else 0
 
 
+def cmd_catalogue_import(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from tqdm import tqdm
+
+    from motcua.catalogue import Catalogue, default_dir
+    from motcua.catalogue_import import MalformedFile, count_records, import_file
+
+    path, directory = Path(args.file), Path(args.catalogue or default_dir())
+    if not path.is_file():
+        print(f"Không tìm thấy tệp {path}", file=sys.stderr)
+        return 2
+    curated = {p.code: p.id for p in Catalogue.load(directory).curated() if p.code}
+    try:
+        with tqdm(total=count_records(path), unit=" bản ghi", desc="Nhập danh mục thủ tục", disable=args.quiet) as bar:
+            report = import_file(path, directory / "national", curated, progress=bar.update)
+    except (MalformedFile, UnicodeDecodeError) as exc:
+        print(f"Tệp không đúng định dạng JSON lines, danh mục giữ nguyên: {exc}", file=sys.stderr)
+        return 2
+    for line in report.rejected[: args.show]:
+        print("TỪ CHỐI " + line)
+    for line in report.warnings[: args.show]:
+        print("CHÚ Ý   " + line)
+    hidden = max(0, len(report.rejected) - args.show) + max(0, len(report.warnings) - args.show)
+    if hidden:
+        print(f"… và {hidden} dòng báo khác (--show để xem thêm)")
+    if args.verbose:
+        for code, pid in sorted(report.linked.items()):
+            print(f"GẮN     {code} → mục biên soạn sẵn {pid} (không ghi đè)")
+    print(report.summary())
+    print("Danh mục đã cập nhật; khởi động lại action server để áp dụng." if report.changed
+          else "Không có gì thay đổi.")
+    return 0
+
+
 def cmd_complaints_list(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
@@ -277,6 +312,16 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--show", type=int, default=50, help="how many error/warning lines to print (default 50)")
     imp.add_argument("--quiet", action="store_true", help="no progress bar")
     imp.set_defaults(func=cmd_cases_import)
+
+    catalogue = verbs.add_parser("catalogue", help="the procedure catalogue")
+    catalogue_verbs = catalogue.add_subparsers(dest="catalogue_verb", required=True)
+    cimp = catalogue_verbs.add_parser("import", help="create or update entries from national-database records (JSON lines)")
+    cimp.add_argument("file")
+    cimp.add_argument("--catalogue", help="catalogue folder (default: MOTCUA_CATALOGUE_DIR or catalogue/)")
+    cimp.add_argument("--show", type=int, default=40, help="how many rejected/warning lines to print (default 40)")
+    cimp.add_argument("--verbose", action="store_true", help="also list the records linked to hand-written entries")
+    cimp.add_argument("--quiet", action="store_true", help="no progress bar")
+    cimp.set_defaults(func=cmd_catalogue_import)
 
     complaints = verbs.add_parser("complaints", help="feedback and complaints")
     complaint_verbs = complaints.add_subparsers(dest="complaints_verb", required=True)

@@ -8,8 +8,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
+from nlu.text import fold
+
 from actions.ratings import helpful_buttons
-from motcua.catalogue import ASPECT_TITLES, ASPECTS, TOPICS, Catalogue, Locality, Procedure, load_catalogue, shorten
+from motcua.catalogue import (ASPECT_TITLES, ASPECTS, TOPICS, Catalogue, IndexEntry, Locality, Procedure, load_catalogue,
+                              shorten)
+from motcua.procedure_search import Resolution, load_search
 
 TELEGRAM_LIMIT = 4096
 # A typed name this close to a known wording is taken as that procedure.
@@ -114,8 +118,50 @@ def _entity_values(tracker: Tracker, entity: str) -> list[str]:
     return [str(e.get("value")) for e in tracker.latest_message.get("entities", []) if e.get("entity") == entity]
 
 
+LEVEL_NAMES = {"bo": "cấp bộ (trung ương)", "tinh": "cấp tỉnh", "xa": "cấp xã", "khac": "cơ quan khác"}
+# Variants or related procedures offered under an answer, at most.
+MAX_OTHER_BUTTONS = 4
+
+
+def option_buttons(options: list, aspect: Optional[str], prefix: str = "") -> list[dict[str, str]]:
+    """One button a procedure; a hand-written entry by its id, any other by its national code."""
+    return [{"title": prefix + shorten(o.name, 60),
+             "payload": payload("ask_procedure", procedure=o.id if isinstance(o, Procedure) else o.code, aspect=aspect)}
+            for o in options]
+
+
+def render_elsewhere(entry: IndexEntry, loc: Locality) -> str:
+    """A procedure of the national list that this commune's office does not handle (or has not imported)."""
+    levels = ", ".join(LEVEL_NAMES[lv] for lv in entry.levels if lv in LEVEL_NAMES)
+    if entry.at_commune:
+        lead = f"Thủ tục “{entry.name}” ({entry.sector}) có trong danh mục thủ tục quốc gia nhưng tôi chưa có hướng dẫn chi tiết."
+    else:
+        lead = f"Thủ tục “{entry.name}” không giải quyết tại bộ phận một cửa của xã: thủ tục này thực hiện ở {levels}."
+    lines = [lead]
+    if entry.agency:
+        lines.append(f"Cơ quan thực hiện: {shorten(entry.agency, 200)}.")
+    if entry.url:
+        lines.append(f"Hướng dẫn đầy đủ và nộp hồ sơ trực tuyến: {entry.url}")
+    lines.append(_fill("Cần hỗ trợ thêm, anh/chị gọi đường dây nóng {hotline}.", loc))
+    return _fit("\n".join(lines))
+
+
+def render_not_found(loc: Locality) -> str:
+    portal = loc.portal or {}
+    lines = ["Xin lỗi anh/chị, tôi chưa tìm thấy thủ tục này trong danh mục thủ tục hành chính mà tôi có.",
+             "Anh/chị có thể:"]
+    if portal.get("search_url"):
+        lines.append(f"• Tra cứu trên {portal.get('name') or 'Cổng Dịch vụ công quốc gia'}: {portal['search_url']}")
+    lines.append(_fill("• Gọi đường dây nóng {hotline}", loc))
+    lines.append("• Hoặc chọn “Gặp cán bộ” để được cán bộ hướng dẫn.")
+    return "\n".join(lines)
+
+
 class ActionAnswerProcedure(Action):
-    """One aspect when asked for; else a short card with buttons; a misspelt name gets suggestions."""
+    """A procedure question: the citizen's words → the catalogue's search index → an answer.
+
+    One aspect when asked for, else a short card; variants not named are asked about; a procedure
+    done elsewhere is routed honestly; one in no list gets the portal, the hotline and a person."""
 
     def name(self) -> str:
         return "action_answer_procedure"
@@ -124,28 +170,47 @@ class ActionAnswerProcedure(Action):
         catalogue = load_catalogue()
         loc = catalogue.locality
         aspect = next((a for a in _entity_values(tracker, "aspect") if a in ASPECTS), None)
-        procedure = next(filter(None, map(catalogue.resolve, _entity_values(tracker, "procedure"))), None)
+        named = next(filter(None, map(catalogue.resolve, _entity_values(tracker, "procedure"))), None)
+        # A button press names its procedure by id or national code (possibly one done elsewhere).
+        pressed = [v for v in _entity_values(tracker, "procedure") if v in catalogue.index]
         text = tracker.latest_message.get("text") or ""
         typed = not text.startswith("/")
-        guesses = catalogue.closest(text) if typed and procedure is None else []
-        if procedure is None and guesses and guesses[0][1] >= SURE_MATCH and (
-            len(guesses) == 1 or guesses[0][1] - guesses[1][1] >= 5
-        ):
-            procedure = guesses[0][0]
-        if procedure is None and aspect:
+        found = load_search().resolve(text) if typed else Resolution("none")
+
+        guesses = catalogue.closest(text) if typed else []
+        procedure, others = None, []
+        if found.kind == "procedure":
+            procedure, others = found.procedure, found.options
+        elif named:
+            procedure = named   # the NLU knows this wording (a misspelling the index does not)
+        elif guesses and guesses[0][1] >= SURE_MATCH and (len(guesses) == 1 or guesses[0][1] - guesses[1][1] >= 5):
+            procedure = guesses[0][0]   # a typo of a hand-written entry's name ("khai sinhh")
+        elif guesses and guesses[0][1] >= SURE_MATCH or found.kind in ("variants", "choices"):
+            close_typos = guesses and guesses[0][1] >= SURE_MATCH
+            options = [p for p, _ in guesses] if close_typos else found.options
+            question = ("Thủ tục này có nhiều trường hợp. Anh/chị hỏi về trường hợp nào?" if found.kind == "variants"
+                        and not close_typos else "Có phải anh/chị hỏi về thủ tục dưới đây?" if len(options) == 1
+                        else "Anh/chị muốn hỏi về thủ tục nào dưới đây?")
+            dispatcher.utter_message(text=question, buttons=option_buttons(options, aspect))
+            return []
+        elif found.kind == "elsewhere" or (pressed and not catalogue.get(pressed[0])):
+            entry = found.entry or catalogue.index[pressed[0]]
+            dispatcher.utter_message(text=render_elsewhere(entry, loc))
+            return [SlotSet("procedure", entry.code)]
+        elif aspect and tracker.get_slot("procedure"):
             # A follow-up such as "còn lệ phí thì sao?" is about the procedure just discussed.
             procedure = catalogue.get(tracker.get_slot("procedure"))
+            if procedure is None and tracker.get_slot("procedure") in catalogue.index:
+                dispatcher.utter_message(text=render_elsewhere(catalogue.index[tracker.get_slot("procedure")], loc))
+                return []
 
         if procedure is None:
             topic = next((t for t in _entity_values(tracker, "topic") if t in TOPICS), None)
             if topic:
                 self._list_topic(dispatcher, catalogue, topic, aspect)
-            elif guesses and guesses[0][1] >= SUGGEST_MATCH:
-                dispatcher.utter_message(
-                    text="Anh/chị muốn hỏi về thủ tục nào dưới đây?",
-                    buttons=[{"title": p.name, "payload": payload("ask_procedure", procedure=p.id, aspect=aspect)}
-                             for p, _ in guesses],
-                )
+            elif typed and found.query:
+                dispatcher.utter_message(text=render_not_found(loc),
+                                         buttons=[{"title": "Gặp cán bộ", "payload": "/talk_to_official"}])
             else:
                 dispatcher.utter_message(
                     text="Anh/chị muốn hỏi về thủ tục nào? Anh/chị có thể gõ tên thủ tục "
@@ -156,8 +221,9 @@ class ActionAnswerProcedure(Action):
             return []
 
         events = [SlotSet("procedure", procedure.id)]
+        more = option_buttons(others[:MAX_OTHER_BUTTONS], aspect, prefix="Trường hợp khác: ")
         if aspect:
-            text, buttons = render_aspect(procedure, aspect, loc), aspect_buttons(procedure, skip=aspect)
+            text, buttons = render_aspect(procedure, aspect, loc), aspect_buttons(procedure, skip=aspect) + more
             asked = list(tracker.get_slot("rating_asked") or [])
             if procedure.id not in asked:
                 # Once per procedure per conversation, inside the answer itself (never a turn of its own).
@@ -166,7 +232,7 @@ class ActionAnswerProcedure(Action):
                 events.append(SlotSet("rating_asked", asked + [procedure.id]))
             dispatcher.utter_message(text=text, buttons=buttons)
         else:
-            dispatcher.utter_message(text=render_card(procedure, loc), buttons=aspect_buttons(procedure))
+            dispatcher.utter_message(text=render_card(procedure, loc), buttons=aspect_buttons(procedure) + more)
         return events
 
     @staticmethod
@@ -185,8 +251,6 @@ class ActionOfficeInfo(Action):
         return "action_office_info"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        from nlu.text import fold
-
         loc = load_catalogue().locality
         office = loc.office
         lines = [office.get("name", "Bộ phận một cửa")]

@@ -113,6 +113,8 @@ class Locality:
     complaint_categories: list[dict[str, Any]] = field(default_factory=list)
     # warn_working_days: how close to its deadline a complaint is flagged "sắp đến hạn".
     escalation: dict[str, Any] = field(default_factory=dict)
+    # The national portal's procedure search: for procedures in no list.
+    portal: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Locality":

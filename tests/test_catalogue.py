@@ -59,7 +59,7 @@ def test_no_wording_names_two_procedures():
     from nlu.text import fold
 
     seen = {}
-    for p in catalogue.procedures.values():
+    for p in catalogue.curated():
         for wording in [p.name, *p.aliases]:
             assert seen.setdefault(fold(wording), p.id) == p.id, wording
 

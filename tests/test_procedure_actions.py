@@ -5,7 +5,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.procedures import ActionAnswerProcedure, ActionOfficeInfo
-from motcua.catalogue import load_catalogue
+from motcua.catalogue import ASPECT_TITLES, ASPECTS, load_catalogue
 
 catalogue = load_catalogue()
 
@@ -39,8 +39,12 @@ async def test_without_an_aspect_a_card_with_buttons_for_every_aspect():
     p = catalogue.get("ket_hon")
     assert msgs[0]["text"].startswith(f"Thủ tục: {p.name}")
     assert p.fee["text"] in msgs[0]["text"] and p.duration["text"] in msgs[0]["text"]
-    assert len(msgs[0]["buttons"]) == 6
+    assert [b["title"] for b in msgs[0]["buttons"][:6]] == [ASPECT_TITLES[a] for a in ASPECTS]
     assert msgs[0]["buttons"][1]["payload"] == '/ask_procedure{"procedure": "ket_hon", "aspect": "fee"}'
+    # The national list's variants of the same procedure are offered under the ordinary case.
+    others = [b["title"] for b in msgs[0]["buttons"][6:]]
+    assert "Trường hợp khác: Đăng ký kết hôn lưu động" in others
+    assert all("kết hôn" in t for t in others), others
 
 
 async def test_a_follow_up_keeps_the_procedure_of_the_slot():

@@ -1,0 +1,302 @@
+"""From a citizen's words to a procedure: a full-text index over the whole catalogue.
+
+An in-memory SQLite FTS5 index (SQLite is in the standard library, whatever the store) holds,
+in the folded Vietnamese view of `nlu/text.py` (no diacritics, one tone placement, shorthand
+expanded), every procedure's official name, its aliases and its field:
+
+- the hand-written entries (`catalogue/procedures/*.yml`) with their aliases and the NLU's synonyms;
+- the imported commune-level records (`catalogue/national/procedures.jsonl`);
+- the index of every national procedure (`catalogue/national/index.jsonl`), so a question about a
+  procedure done by the province or a ministry is recognised and routed honestly.
+
+Each syllable and each pair of neighbouring syllables ("khai_sinh") is a term, so bm25 rewards
+words in the citizen's order. Everyday words are rewritten into the official ones first
+(`catalogue/everyday_words.yml`: "sổ đỏ" → "giấy chứng nhận quyền sử dụng đất"). The best
+candidates are then judged by how much of the question they explain: a clear winner is answered,
+a procedure with variants ("lưu động", "có yếu tố nước ngoài", …) not named in the question is
+asked about, and a question nothing explains gets the honest "not in our catalogue" answer.
+Nothing here is trained: a procedure added by `motcua catalogue import` is found after a reload.
+"""
+from __future__ import annotations
+
+import math
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Optional, Union
+
+import yaml
+
+from motcua import PROJECT_ROOT
+from motcua.catalogue import Catalogue, IndexEntry, Procedure, default_dir, load_catalogue, short_name
+from nlu.text import fold
+
+# Words that ask rather than name: left out of the query (folded forms, whole phrases first).
+QUESTION_WORDS = sorted("""
+thu tuc|thu tuc hanh chinh|lam the nao|nhu the nao|the nao|ra sao|nhu nao|lam sao|bao nhieu|bao lau|
+may ngay|bao nhieu ngay|bao nhieu tien|het bao nhieu tien|het bao nhieu|het|mat bao lau|mat may ngay|o dau|cho nao|noi nao|
+can gi|can nhung gi|nhung gi|giay to gi|ho so gom|gom nhung|can giay to gi|can mang|mang theo|
+le phi|chi phi|mien phi|thoi gian|online|truc tuyen|qua mang|dich vu cong|
+nop ho so|ho so|cac buoc|trinh tu|quy trinh|co duoc khong|duoc khong|co the|co phai|
+xin hoi|cho hoi|cho em hoi|cho toi hoi|xin|em|anh|toi|minh|chau|ad|admin|
+muon|phai|duoc|khong|vay|a|ah|nhe|nha|oi|voi|va|thi|la|gi|ai|nao|
+khi|neu|truong hop|o|tai|cua|nay|sao|roi|chua|lam|cho|
+huong dan|giup|tim hieu|ve|viec|se|nhieu|nua|kinh gui|
+""".replace("\n", "").split("|"), key=len, reverse=True)
+# What distinguishes variants of one procedure in the national list.
+VARIANT_MARKERS = ("co yeu to nuoc ngoai", "tai khu vuc bien gioi", "luu dong",
+                   "cho nguoi da co ho so giay to ca nhan", "ket hop", "lai")
+# A procedure whose name the question says this well (words and order, 0–1) is answered…
+SURE_MATCH = 0.7
+# …unless another name is said almost as specifically (this share of its weight); then the close
+# ones are offered as choices.
+RIVAL_SHARE = 0.85
+RIVAL_GAP = 0.15
+# Below this, nothing is offered: the honest "not in our catalogue" answer.
+CHOICE_MATCH = 0.5
+MAX_CHOICES = 5
+
+
+# Abbreviations in official names, spelled out so either form is found.
+ABBREVIATIONS = {"bhyt": "bao hiem y te", "bhxh": "bao hiem xa hoi", "bhtn": "bao hiem that nghiep",
+                 "tnld": "tai nan lao dong", "bnn": "benh nghe nghiep", "gcn": "giay chung nhan",
+                 "qsdd": "quyen su dung dat", "htx": "hop tac xa", "ubnd": "uy ban nhan dan"}
+
+
+def _spell_out(folded: str) -> str:
+    return " ".join(f"{w} {ABBREVIATIONS[w]}" if w in ABBREVIATIONS else w for w in folded.split())
+
+
+def _terms(folded: str) -> str:
+    """Syllables and syllable pairs: "khai sinh luu dong" → "… khai_sinh sinh_luu luu_dong"."""
+    words = folded.split()
+    return " ".join(words + [f"{a}_{b}" for a, b in zip(words, words[1:])])
+
+
+def _strip_phrases(folded: str, phrases: list[str]) -> str:
+    text = f" {folded} "
+    for phrase in phrases:
+        text = text.replace(f" {phrase} ", " ")
+    return re.sub(r"\s+", " ", text).strip()
+
+
+def _stem(folded_name: str) -> str:
+    """A name without variant markers: the variants of one procedure share it."""
+    name = _strip_phrases(folded_name, ["thu tuc"])
+    for marker in VARIANT_MARKERS:
+        name = f" {name} ".replace(f" {marker} ", " ").strip()
+    return re.sub(r"\s+", " ", name).strip()
+
+
+Target = Union[Procedure, IndexEntry]
+
+
+@dataclass
+class Wording:
+    """A name or an alias, as content words and as pairs of neighbouring words."""
+    words: frozenset
+    pairs: frozenset
+
+
+def _wording(content: str) -> Wording:
+    words = content.split()
+    return Wording(frozenset(words), frozenset(zip(words, words[1:])))
+
+
+@dataclass
+class Candidate:
+    target: Target
+    match: float       # how much of its name (or an alias) the question says, 0–1
+    said: float        # weight of the name's words the question says (more specific names say more)
+    rank: float        # bm25 (lower is better)
+
+    @property
+    def key(self) -> str:
+        return self.target.id if isinstance(self.target, Procedure) else self.target.code
+
+
+@dataclass
+class Resolution:
+    """What the question is about. kind: procedure, variants (ask), choices (ask), elsewhere, none."""
+    kind: str
+    procedure: Optional[Procedure] = None
+    entry: Optional[IndexEntry] = None
+    options: list[Target] = field(default_factory=list)
+    query: str = ""
+
+
+class ProcedureSearch:
+    def __init__(self, catalogue: Catalogue, everyday: Optional[dict[str, list[str]]] = None,
+                 synonyms: Optional[dict[str, str]] = None) -> None:
+        self.catalogue = catalogue
+        # Everyday phrase (folded) → official wording (folded), longest phrase first.
+        self.everyday = sorted(((fold(k), " ".join(fold(v) for v in vs)) for k, vs in (everyday or {}).items()),
+                               key=lambda kv: -len(kv[0]))
+        self.db = sqlite3.connect(":memory:", check_same_thread=False)
+        self.db.execute("CREATE VIRTUAL TABLE docs USING fts5(key UNINDEXED, name, aliases, sector, "
+                        "tokenize=\"unicode61 remove_diacritics 0 tokenchars '_'\")")
+        self.targets: dict[str, Target] = {}
+        self.wordings: dict[str, list[Wording]] = {}   # key → its name's and aliases' wordings
+        self.stems: dict[str, str] = {}                 # key → variant stem
+        rows = []
+        wordings: dict[str, list[str]] = {}
+        for wording, value in (synonyms or {}).items():
+            wordings.setdefault(value, []).append(wording)
+        for p in catalogue.procedures.values():
+            if p.national and catalogue.by_code.get(p.code) != p.id:
+                continue  # a record linked to a hand-written entry is answered by that entry
+            aliases = p.aliases + wordings.get(p.id, [])
+            official = catalogue.index[p.code].name if p.code in catalogue.index else p.name
+            # A hand-written entry is found by its plain name; an imported one by its full official name.
+            rows.append(self._add(p.id, p, official if p.national else p.name, aliases, p.sector, stem_name=official))
+        for e in catalogue.index.values():
+            if e.code in catalogue.by_code:
+                continue
+            rows.append(self._add(e.code, e, e.name, [], e.sector, stem_name=e.name))
+        self.db.executemany("INSERT INTO docs VALUES (?, ?, ?, ?)", rows)
+        # A word's weight: rare words ("khai", "sinh") say more than common ones ("cap", "giay").
+        df: dict[str, int] = {}
+        for ws in self.wordings.values():
+            for w in set().union(*(x.words for x in ws)) if ws else ():
+                df[w] = df.get(w, 0) + 1
+        n = len(self.wordings)
+        self.idf = {w: math.log((n + 1) / (c + 0.5)) for w, c in df.items()}
+
+    def _add(self, key: str, target: Target, name: str, aliases: list[str], sector: str,
+             stem_name: str) -> tuple[str, str, str, str]:
+        # Aliases are everyday words: rewritten like the questions, so both meet in official words.
+        folded_name, folded_aliases = _spell_out(fold(name)), [_spell_out(self.rewrite(a)) for a in aliases]
+        self.targets[key] = target
+        short = short_name(name)
+        names = [short] + ([short.split(",")[0]] if "," in short and len(short.split(",")[0].split()) >= 4 else [])
+        contents = [self._content(_spell_out(fold(n))) for n in names] + [self._content(a) for a in folded_aliases]
+        self.wordings[key] = [_wording(c) for c in contents if c]
+        self.stems[key] = _stem(fold(stem_name))
+        return (key, _terms(folded_name), " | ".join(_terms(a) for a in folded_aliases), _terms(fold(sector)))
+
+    @staticmethod
+    def _content(folded: str) -> str:
+        return _strip_phrases(folded, QUESTION_WORDS)
+
+    def rewrite(self, text: str) -> str:
+        """The question with everyday phrases replaced by official ones (folded)."""
+        folded = f" {fold(text)} "
+        for phrase, official in self.everyday:
+            folded = folded.replace(f" {phrase} ", f" {official} ")
+        return folded.strip()
+
+    def _weight(self, words) -> float:
+        return sum(self.idf.get(w, 0.0) for w in words)
+
+    def _judge(self, asked: Wording, wording: Wording) -> tuple[float, float]:
+        """(share of the wording the question says — its words and their order —, weight said)."""
+        said = self._weight(wording.words & asked.words)
+        share = said / (self._weight(wording.words) or 1.0)
+        order = len(wording.pairs & asked.pairs) / len(wording.pairs) if wording.pairs else share
+        return (share + order) / 2, said
+
+    def candidates(self, text: str, limit: int = 40) -> tuple[str, list[Candidate]]:
+        query = self._content(_spell_out(self.rewrite(text)))
+        if not query:
+            return query, []
+        asked = _wording(query)
+        match = " OR ".join(f'"{t}"' for t in dict.fromkeys(_terms(query).split()))
+        found = self.db.execute(
+            "SELECT key, bm25(docs, 0, 1.0, 1.0, 0.2) AS rank FROM docs WHERE docs MATCH ? ORDER BY rank LIMIT ?",
+            (match, limit)).fetchall()
+        out = []
+        for key, rank in found:
+            judged = max((self._judge(asked, w) for w in self.wordings[key]), default=(0.0, 0.0))
+            out.append(Candidate(self.targets[key], judged[0], judged[1], rank))
+        # Among names said well enough, the most specific first (the most weight of its words said:
+        # "khai sinh có yếu tố nước ngoài" before "khai sinh"), then a procedure of this commune's
+        # catalogue before one done elsewhere, then bm25.
+        out.sort(key=lambda c: (c.match < CHOICE_MATCH, -round(c.said, 1), -c.match,
+                                not isinstance(c.target, Procedure), c.rank))
+        return query, out
+
+    def resolve(self, text: str) -> Resolution:
+        query, found = self.candidates(text)
+        # One content word ("còn", "con", "giấy") names no procedure.
+        if len(query.split()) < 2 or not found or found[0].match < CHOICE_MATCH:
+            return Resolution("none", query=query)
+        best = found[0]
+        # Rivals: other names said almost as fully and as specifically, that are not a shorter
+        # form of the chosen one ("khai tử" beside "khai tử lưu động") nor one of its variants.
+        rivals = [c for c in found[1:] if c.match >= max(CHOICE_MATCH, best.match - RIVAL_GAP)
+                  and c.said >= RIVAL_SHARE * best.said
+                  and self._stem_of(c) != self._stem_of(best) and not self._inside(c, best)]
+        if best.match >= SURE_MATCH and not rivals:
+            if isinstance(best.target, IndexEntry):
+                return Resolution("elsewhere", entry=best.target, query=query)
+            variants = self.variants(best.key)
+            named = [m for m in VARIANT_MARKERS if f" {m} " in f" {self.rewrite(text)} "]
+            if len(variants) > 1 and not named:
+                plain = [v for v in variants if not self._is_variant(v)]
+                if best.target in plain or len(plain) == 1:
+                    chosen = best.target if best.target in plain else plain[0]
+                    others = [v for v in variants if v is not chosen]
+                    return Resolution("procedure", procedure=chosen, options=others[:MAX_CHOICES], query=query)
+                return Resolution("variants", options=variants[:MAX_CHOICES + 1], query=query)
+            return Resolution("procedure", procedure=best.target, query=query)
+        choices = [best.target] + [c.target for c in rivals]
+        # One choice per name as shown (the national list repeats a name per level of government).
+        choices = list({short_name(t.name).lower(): t for t in reversed(choices)}.values())[::-1][:MAX_CHOICES]
+        if all(isinstance(t, IndexEntry) for t in choices) and len({self.stems[t.code] for t in choices}) == 1:
+            choices = choices[:1]
+        # Not sure: ask, even about a single candidate ("is it this one?").
+        return Resolution("choices", options=choices, query=query)
+
+    def _inside(self, other: Candidate, best: Candidate) -> bool:
+        """A shorter name whose words the chosen, more specific one also has ("khai tử" in
+        "khai tử lưu động") is no rival."""
+        mine = set().union(*(w.words for w in self.wordings[best.key]))
+        return other.said < best.said and any(w.words <= mine for w in self.wordings[other.key])
+
+    @staticmethod
+    def _is_variant(p: Procedure) -> bool:
+        return any(f" {m} " in f" {fold(p.name)} " for m in VARIANT_MARKERS)
+
+    def _stem_of(self, c: Candidate) -> str:
+        return self.stems.get(c.key, "")
+
+    def variants(self, key: str) -> list[Procedure]:
+        """Procedures of this catalogue sharing the name but for a variant marker (the plain one first)."""
+        stem = self.stems.get(key)
+        if not stem:
+            return []
+        found = [self.targets[k] for k, s in self.stems.items()
+                 if s == stem and isinstance(self.targets[k], Procedure)]
+        return sorted(found, key=lambda p: (p.national, len(p.name)))
+
+
+def load_everyday_words(directory: Optional[Path] = None) -> dict[str, list[str]]:
+    path = Path(directory or default_dir()) / "everyday_words.yml"
+    if not path.exists():
+        return {}
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {str(k): [str(x) for x in (v if isinstance(v, list) else [v])] for k, v in data.items()}
+
+
+def load_synonyms(path: Optional[Path] = None) -> dict[str, str]:
+    """The NLU's synonyms (wording → procedure id): more names for the hand-written entries."""
+    path = Path(path or PROJECT_ROOT / "nlu" / "data" / "nlu" / "synonyms.yml")
+    if not path.exists():
+        return {}
+    out = {}
+    for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
+        value = str(block.get("synonym") or "")
+        for line in str(block.get("examples") or "").splitlines():
+            wording = line.strip().removeprefix("- ").strip()
+            if value and wording:
+                out[wording] = value
+    return out
+
+
+@lru_cache(maxsize=4)
+def load_search(directory: Optional[str] = None) -> ProcedureSearch:
+    """The index over the catalogue, built once per process (about a second for 2,600 names)."""
+    catalogue = load_catalogue(directory)
+    return ProcedureSearch(catalogue, load_everyday_words(Path(directory) if directory else None), load_synonyms())

@@ -268,7 +268,7 @@ def _fee_text(way: dict) -> str:
 def short_name(name: str, limit: int = 110) -> str:
     """Official names run to 300 characters: the part before the first bracket or semicolon."""
     head = re.split(r"\s*[(;]", name, 1)[0].strip()
-    return shorten(head or name, limit)
+    return shorten(head if len(head.split()) >= 3 else name, limit)
 
 
 def procedure_from_national(entry: dict) -> Procedure:

@@ -237,6 +237,18 @@ def cmd_catalogue_import(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_catalogue_training_data(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path
+
+    from motcua import catalogue_nlu
+    from motcua.catalogue import Catalogue
+
+    out = Path(args.out) if args.out else catalogue_nlu.OUT
+    n = catalogue_nlu.write(Catalogue.load(Path(args.catalogue) if args.catalogue else None), out)
+    print(f"{n} câu hỏi mẫu đã ghi vào {out}; chạy `motcua train` để mô hình học chúng.")
+    return 0
+
+
 def cmd_complaints_list(args: argparse.Namespace, settings: Settings) -> int:
     import json
 
@@ -322,6 +334,10 @@ def build_parser() -> argparse.ArgumentParser:
     cimp.add_argument("--verbose", action="store_true", help="also list the records linked to hand-written entries")
     cimp.add_argument("--quiet", action="store_true", help="no progress bar")
     cimp.set_defaults(func=cmd_catalogue_import)
+    ctd = catalogue_verbs.add_parser("training-data", help="write NLU training questions generated from the catalogue")
+    ctd.add_argument("--catalogue", help="catalogue folder (default: MOTCUA_CATALOGUE_DIR or catalogue/)")
+    ctd.add_argument("--out", help="output file (default: nlu/data/nlu/catalogue_generated.yml)")
+    ctd.set_defaults(func=cmd_catalogue_training_data)
 
     complaints = verbs.add_parser("complaints", help="feedback and complaints")
     complaint_verbs = complaints.add_subparsers(dest="complaints_verb", required=True)

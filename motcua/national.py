@@ -26,7 +26,7 @@ _DOC_HEADER = "Tên giấy tờMẫu đơn, tờ khaiSố lượng"
 _DOC_SECTION = re.compile(r"\*\s*([^*:]{3,60}):")
 # A document row ends with its count: "1 bản chính", "0 bản chính,1 bản sao", "Bản chính: 1 …".
 _COPIES = re.compile(r"(\d+\s*[Bb]ản\s+(?:chính|sao)(?:\s*,\s*\d+\s*[Bb]ản\s+(?:chính|sao))*)")
-_FORM_FILE = re.compile(r"([^\s/\\]+\.(?:docx?|pdf|xlsx?|rtf|odt))", re.IGNORECASE)
+_FORM_FILE = re.compile(r"([^\s/\\;,:]+\.(?:docx?|pdf|xlsx?|rtf|odt))", re.IGNORECASE)
 _LEGAL_HEADER = "Tên văn bản pháp lýMã văn bản"
 # A legal text's number, as it ends a row: 60/2014/QH13, 123/2015/NĐ-CP, 08/2025/TT-BTP, 1/2024/QĐ-UBND.
 _LEGAL_NUMBER = re.compile(
@@ -202,6 +202,8 @@ def check_record(record: Any) -> list[tuple[str, str]]:
     name = tidy(record.get("ten_thu_tuc"))
     if not name:
         problems.append(("ten_thu_tuc", "thiếu tên thủ tục"))
+    elif not re.search(r"\w{2}", name):
+        problems.append(("ten_thu_tuc", f"tên không có chữ: {name[:40]!r}"))
     elif _WRONG_NAME.match(name):
         problems.append(("ten_thu_tuc", f"tên sai (tên của một quyết định công bố, không phải thủ tục): {name[:70]!r}"))
     if not levels_of(record.get("cap_thuc_hien")):
@@ -244,7 +246,7 @@ def is_full(record: dict) -> bool:
 
 def display_name(name: str) -> str:
     """"Thủ tục đăng ký kết hôn lưu động" → "Đăng ký kết hôn lưu động" (one line, no trailing dot)."""
-    name = re.sub(r"\s+", " ", tidy(name)).strip().rstrip(".")
+    name = re.sub(r"\s+", " ", tidy(name)).strip().strip(".-–• ")
     name = re.sub(r"^Thủ tục\s+", "", name)
     return name[:1].upper() + name[1:]
 

@@ -42,7 +42,7 @@ le phi|chi phi|mien phi|thoi gian|online|truc tuyen|qua mang|dich vu cong|
 nop ho so|ho so|cac buoc|trinh tu|quy trinh|co duoc khong|duoc khong|co the|co phai|
 xin hoi|cho hoi|cho em hoi|cho toi hoi|xin|em|anh|toi|minh|chau|ad|admin|
 muon|phai|duoc|khong|vay|a|ah|nhe|nha|oi|voi|va|thi|la|gi|ai|nao|
-khi|neu|truong hop|o|tai|cua|nay|sao|roi|chua|lam|cho|
+khi|neu|truong hop|trong truong hop|doi voi|o|tai|cua|nay|sao|roi|chua|lam|cho|co|
 huong dan|giup|tim hieu|ve|viec|se|nhieu|nua|kinh gui|
 """.replace("\n", "").split("|"), key=len, reverse=True)
 # What distinguishes variants of one procedure in the national list.
@@ -52,10 +52,15 @@ VARIANT_MARKERS = ("co yeu to nuoc ngoai", "tai khu vuc bien gioi", "luu dong",
 SURE_MATCH = 0.7
 # …unless another name is said almost as specifically (this share of its weight); then the close
 # ones are offered as choices.
-RIVAL_SHARE = 0.85
-RIVAL_GAP = 0.15
+RIVAL_SHARE = 0.8
+# Citizens ask a commune office: at a near tie its own procedures come first.
+COMMUNE_PREFERENCE = 1.15
+# How fast a name's later words lose weight in judging how much of it was said.
+POSITION_DECAY = 0.3
 # Below this, nothing is offered: the honest "not in our catalogue" answer.
 CHOICE_MATCH = 0.5
+# …and a choice must explain at least this much of the question's known words.
+CHOICE_EXPLAINED = 0.35
 MAX_CHOICES = 5
 
 
@@ -66,7 +71,9 @@ ABBREVIATIONS = {"bhyt": "bao hiem y te", "bhxh": "bao hiem xa hoi", "bhtn": "ba
 
 
 def _spell_out(folded: str) -> str:
-    return " ".join(f"{w} {ABBREVIATIONS[w]}" if w in ABBREVIATIONS else w for w in folded.split())
+    """Abbreviations spelled out, numbers without leading zeros ("mức độ 02" = "mức độ 2")."""
+    return " ".join(f"{w} {ABBREVIATIONS[w]}" if w in ABBREVIATIONS else (w.lstrip("0") or "0") if w.isdigit() else w
+                    for w in folded.split())
 
 
 def _terms(folded: str) -> str:
@@ -82,9 +89,10 @@ def _strip_phrases(folded: str, phrases: list[str]) -> str:
     return re.sub(r"\s+", " ", text).strip()
 
 
-def _stem(folded_name: str) -> str:
-    """A name without variant markers: the variants of one procedure share it."""
-    name = _strip_phrases(folded_name, ["thu tuc"])
+def _stem(name: str) -> str:
+    """A name without variant markers and level notes ("(thực hiện tại cấp tỉnh)"): the variants
+    of one procedure, and its copies at other levels, share it."""
+    name = _strip_phrases(fold(re.sub(r"\([^)]*\)", " ", name)), ["thu tuc"])
     for marker in VARIANT_MARKERS:
         name = f" {name} ".replace(f" {marker} ", " ").strip()
     return re.sub(r"\s+", " ", name).strip()
@@ -95,14 +103,15 @@ Target = Union[Procedure, IndexEntry]
 
 @dataclass
 class Wording:
-    """A name or an alias, as content words and as pairs of neighbouring words."""
+    """A name or an alias, as content words (in order) and as pairs of neighbouring words."""
     words: frozenset
     pairs: frozenset
+    order: tuple = ()
 
 
 def _wording(content: str) -> Wording:
     words = content.split()
-    return Wording(frozenset(words), frozenset(zip(words, words[1:])))
+    return Wording(frozenset(words), frozenset(zip(words, words[1:])), tuple(dict.fromkeys(words)))
 
 
 @dataclass
@@ -111,6 +120,14 @@ class Candidate:
     match: float       # how much of its name (or an alias) the question says, 0–1
     said: float        # weight of the name's words the question says (more specific names say more)
     rank: float        # bm25 (lower is better)
+    explained: float   # how much of the question's known words its text explains, 0–1
+
+    @property
+    def score(self) -> float:
+        """Said fully and specifically, explaining the question; this commune's own procedures
+        slightly before others."""
+        own = COMMUNE_PREFERENCE if isinstance(self.target, Procedure) else 1.0
+        return self.match * self.said * self.explained * own
 
     @property
     def key(self) -> str:
@@ -132,8 +149,11 @@ class ProcedureSearch:
                  synonyms: Optional[dict[str, str]] = None) -> None:
         self.catalogue = catalogue
         # Everyday phrase (folded) → official wording (folded), longest phrase first.
-        self.everyday = sorted(((fold(k), " ".join(fold(v) for v in vs)) for k, vs in (everyday or {}).items()),
-                               key=lambda kv: -len(kv[0]))
+        self.everyday_by_word: dict[str, list[tuple[list[str], str]]] = {}
+        for phrase, officials in sorted((everyday or {}).items(), key=lambda kv: -len(fold(kv[0]).split())):
+            words = fold(phrase).split()
+            if words:
+                self.everyday_by_word.setdefault(words[0], []).append((words, " ".join(fold(v) for v in officials)))
         self.db = sqlite3.connect(":memory:", check_same_thread=False)
         self.db.execute("CREATE VIRTUAL TABLE docs USING fts5(key UNINDEXED, name, aliases, sector, "
                         "tokenize=\"unicode61 remove_diacritics 0 tokenchars '_'\")")
@@ -170,10 +190,9 @@ class ProcedureSearch:
         folded_name, folded_aliases = _spell_out(fold(name)), [_spell_out(self.rewrite(a)) for a in aliases]
         self.targets[key] = target
         short = short_name(name)
-        names = [short] + ([short.split(",")[0]] if "," in short and len(short.split(",")[0].split()) >= 4 else [])
-        contents = [self._content(_spell_out(fold(n))) for n in names] + [self._content(a) for a in folded_aliases]
+        contents = [self._content(_spell_out(fold(short)))] + [self._content(a) for a in folded_aliases]
         self.wordings[key] = [_wording(c) for c in contents if c]
-        self.stems[key] = _stem(fold(stem_name))
+        self.stems[key] = _stem(stem_name)
         return (key, _terms(folded_name), " | ".join(_terms(a) for a in folded_aliases), _terms(fold(sector)))
 
     @staticmethod
@@ -181,19 +200,32 @@ class ProcedureSearch:
         return _strip_phrases(folded, QUESTION_WORDS)
 
     def rewrite(self, text: str) -> str:
-        """The question with everyday phrases replaced by official ones (folded)."""
-        folded = f" {fold(text)} "
-        for phrase, official in self.everyday:
-            folded = folded.replace(f" {phrase} ", f" {official} ")
-        return folded.strip()
+        """The question with the official words added after each everyday phrase (folded; one pass,
+        longest phrase first, so added words are never rewritten again)."""
+        words, out, i = fold(text).split(), [], 0
+        while i < len(words):
+            for phrase, official in self.everyday_by_word.get(words[i], ()):
+                n = len(phrase)
+                if words[i:i + n] == phrase:
+                    out += phrase + ([official] if official != " ".join(phrase) else [])
+                    i += n
+                    break
+            else:
+                out.append(words[i])
+                i += 1
+        return " ".join(out)
 
     def _weight(self, words) -> float:
         return sum(self.idf.get(w, 0.0) for w in words)
 
     def _judge(self, asked: Wording, wording: Wording) -> tuple[float, float]:
-        """(share of the wording the question says — its words and their order —, weight said)."""
+        """(share of the wording the question says — its words and their order —, weight said).
+
+        An official name starts with what is done ("Gia hạn giấy phép xây dựng") and goes on with
+        qualifiers ("đối với công trình cấp III, cấp IV"): later words count for less in the share."""
         said = self._weight(wording.words & asked.words)
-        share = said / (self._weight(wording.words) or 1.0)
+        decay = [self.idf.get(w, 0.0) / (1 + POSITION_DECAY * i) for i, w in enumerate(wording.order)]
+        share = sum(d for d, w in zip(decay, wording.order) if w in asked.words) / (sum(decay) or 1.0)
         order = len(wording.pairs & asked.pairs) / len(wording.pairs) if wording.pairs else share
         return (share + order) / 2, said
 
@@ -207,14 +239,15 @@ class ProcedureSearch:
             "SELECT key, bm25(docs, 0, 1.0, 1.0, 0.2) AS rank FROM docs WHERE docs MATCH ? ORDER BY rank LIMIT ?",
             (match, limit)).fetchall()
         out = []
+        known = self._weight(asked.words) or 1.0
         for key, rank in found:
             judged = max((self._judge(asked, w) for w in self.wordings[key]), default=(0.0, 0.0))
-            out.append(Candidate(self.targets[key], judged[0], judged[1], rank))
+            mine = frozenset().union(*(w.words for w in self.wordings[key]))
+            out.append(Candidate(self.targets[key], judged[0], judged[1], rank, self._weight(asked.words & mine) / known))
         # Among names said well enough, the most specific first (the most weight of its words said:
         # "khai sinh có yếu tố nước ngoài" before "khai sinh"), then a procedure of this commune's
         # catalogue before one done elsewhere, then bm25.
-        out.sort(key=lambda c: (c.match < CHOICE_MATCH, -round(c.said, 1), -c.match,
-                                not isinstance(c.target, Procedure), c.rank))
+        out.sort(key=lambda c: (c.match < CHOICE_MATCH, -round(c.score, 1), -c.match, c.rank))
         return query, out
 
     def resolve(self, text: str) -> Resolution:
@@ -225,10 +258,12 @@ class ProcedureSearch:
         best = found[0]
         # Rivals: other names said almost as fully and as specifically, that are not a shorter
         # form of the chosen one ("khai tử" beside "khai tử lưu động") nor one of its variants.
-        rivals = [c for c in found[1:] if c.match >= max(CHOICE_MATCH, best.match - RIVAL_GAP)
-                  and c.said >= RIVAL_SHARE * best.said
-                  and self._stem_of(c) != self._stem_of(best) and not self._inside(c, best)]
-        if best.match >= SURE_MATCH and not rivals:
+        shown = short_name(best.target.name).lower()
+        rivals = [c for c in found[1:] if c.match >= CHOICE_MATCH and c.score >= RIVAL_SHARE * best.score
+                  and self._stem_of(c) != self._stem_of(best) and not self._inside(c, best)
+                  and short_name(c.target.name).lower() != shown]
+        # Sure: its name said well, or said enough while explaining the whole question; no rival.
+        if not rivals and (best.match >= SURE_MATCH or best.explained >= 0.8):
             if isinstance(best.target, IndexEntry):
                 return Resolution("elsewhere", entry=best.target, query=query)
             variants = self.variants(best.key)
@@ -241,7 +276,10 @@ class ProcedureSearch:
                     return Resolution("procedure", procedure=chosen, options=others[:MAX_CHOICES], query=query)
                 return Resolution("variants", options=variants[:MAX_CHOICES + 1], query=query)
             return Resolution("procedure", procedure=best.target, query=query)
-        choices = [best.target] + [c.target for c in rivals]
+        # Offered only when they explain the question too: never a list of unrelated procedures.
+        choices = [c.target for c in [best, *rivals] if c.explained >= CHOICE_EXPLAINED]
+        if not choices:
+            return Resolution("none", query=query)
         # One choice per name as shown (the national list repeats a name per level of government).
         choices = list({short_name(t.name).lower(): t for t in reversed(choices)}.values())[::-1][:MAX_CHOICES]
         if all(isinstance(t, IndexEntry) for t in choices) and len({self.stems[t.code] for t in choices}) == 1:

@@ -13,14 +13,23 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import resources
+from actions.procedures import ActionAnswerProcedure
 from motcua.store import nlu_inbox
 
 log = logging.getLogger(__name__)
+# A message this short that names an aspect, right after a procedure answer, is its follow-up.
+FOLLOW_UP_WORDS = 6
 
 
 def _procedure(tracker: Tracker):
     return next((str(e.get("value")) for e in tracker.latest_message.get("entities") or []
                  if e.get("entity") == "procedure" and e.get("value")), None)
+
+
+def _is_follow_up(tracker: Tracker) -> bool:
+    message = tracker.latest_message or {}
+    aspect = any(e.get("entity") == "aspect" for e in message.get("entities") or [])
+    return aspect and bool(tracker.get_slot("procedure")) and len((message.get("text") or "").split()) <= FOLLOW_UP_WORDS
 
 
 class ActionNluFallback(Action):
@@ -29,6 +38,9 @@ class ActionNluFallback(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         message = tracker.latest_message or {}
+        if _is_follow_up(tracker):
+            # "lệ phí?" after an answer: too short for the classifier to be sure, clear in context.
+            return await ActionAnswerProcedure().run(dispatcher, tracker, domain)
         ranking = nlu_inbox.top_ranking(message.get("intent_ranking"))
         try:
             db = await resources.store()

@@ -181,13 +181,17 @@ class ActionAnswerProcedure(Action):
         procedure, others = None, []
         if found.kind == "procedure":
             procedure, others = found.procedure, found.options
-        elif named:
+        elif named and (found.kind not in ("variants", "choices") or named in found.options):
             procedure = named   # the NLU knows this wording (a misspelling the index does not)
         elif guesses and guesses[0][1] >= SURE_MATCH and (len(guesses) == 1 or guesses[0][1] - guesses[1][1] >= 5):
             procedure = guesses[0][0]   # a typo of a hand-written entry's name ("khai sinhh")
         elif guesses and guesses[0][1] >= SURE_MATCH or found.kind in ("variants", "choices"):
             close_typos = guesses and guesses[0][1] >= SURE_MATCH
-            options = [p for p, _ in guesses] if close_typos else found.options
+            # Near spellings of hand-written names, the search's choices, and the procedure the NLU
+            # recognised if the search did not offer it.
+            options = [p for p, _ in guesses] if close_typos else []
+            options += [o for o in found.options + ([named] if named else []) if o not in options]
+            options = options[:MAX_OTHER_BUTTONS + 1]
             question = ("Thủ tục này có nhiều trường hợp. Anh/chị hỏi về trường hợp nào?" if found.kind == "variants"
                         and not close_typos else "Có phải anh/chị hỏi về thủ tục dưới đây?" if len(options) == 1
                         else "Anh/chị muốn hỏi về thủ tục nào dưới đây?")

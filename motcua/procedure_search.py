@@ -47,7 +47,7 @@ huong dan|giup|tim hieu|ve|viec|se|nhieu|nua|kinh gui|
 """.replace("\n", "").split("|"), key=len, reverse=True)
 # What distinguishes variants of one procedure in the national list.
 VARIANT_MARKERS = ("co yeu to nuoc ngoai", "tai khu vuc bien gioi", "luu dong",
-                   "cho nguoi da co ho so giay to ca nhan", "ket hop", "lai")
+                   "cho nguoi da co ho so giay to ca nhan", "lai")
 # A procedure whose name the question says this well (words and order, 0–1) is answered…
 SURE_MATCH = 0.7
 # …unless another name is said almost as specifically (this share of its weight); then the close
@@ -58,7 +58,7 @@ COMMUNE_PREFERENCE = 1.15
 # How fast a name's later words lose weight in judging how much of it was said.
 POSITION_DECAY = 0.3
 # Below this, nothing is offered: the honest "not in our catalogue" answer.
-CHOICE_MATCH = 0.5
+CHOICE_MATCH = 0.4
 # …and a choice must explain at least this much of the question's known words.
 CHOICE_EXPLAINED = 0.35
 MAX_CHOICES = 5
@@ -241,9 +241,13 @@ class ProcedureSearch:
         out = []
         known = self._weight(asked.words) or 1.0
         for key, rank in found:
-            judged = max((self._judge(asked, w) for w in self.wordings[key]), default=(0.0, 0.0))
-            mine = frozenset().union(*(w.words for w in self.wordings[key]))
-            out.append(Candidate(self.targets[key], judged[0], judged[1], rank, self._weight(asked.words & mine) / known))
+            # Each wording (the name, an alias) judged on its own; the best one speaks for the procedure.
+            judged = []
+            for w in self.wordings[key]:
+                match, said = self._judge(asked, w)
+                judged.append(Candidate(self.targets[key], match, said, rank, self._weight(asked.words & w.words) / known))
+            if judged:
+                out.append(max(judged, key=lambda c: (c.match >= CHOICE_MATCH, c.score)))
         # Among names said well enough, the most specific first (the most weight of its words said:
         # "khai sinh có yếu tố nước ngoài" before "khai sinh"), then a procedure of this commune's
         # catalogue before one done elsewhere, then bm25.

@@ -277,3 +277,7 @@ class ActionOfficeInfo(Action):
             lines.append("(Đây là dữ liệu mẫu của bản trình diễn.)")
         dispatcher.utter_message(text=_fit("\n".join(lines)))
         return []
+
+
+# The search index is built when the action server starts (about a second), not on the first question.
+load_search()

@@ -17,7 +17,7 @@ from bot.state import DB, HTTP, SETTINGS
 from motcua import admin_data
 from motcua.catalogue import load_catalogue
 from motcua.logs import mask_personal_data
-from motcua.nlu_inbox import group_items, group_of
+from motcua.nlu_inbox import form_prompts, group_items, group_of
 from motcua.retrain import F1_TOLERANCE, MIN_SUPPORT, Retrainer, SwapFailed, Workspace, compare_rows
 from motcua.store import model_history, nlu_inbox
 from motcua.store.models import ModelEvent, ModelVersion
@@ -100,9 +100,10 @@ def _procedures() -> dict[str, str]:
 async def _groups(request: web.Request):
     async with request.app[DB].session() as session, session.begin():
         try:
-            await nlu_inbox.harvest(session)
+            first_questions, cancelled = form_prompts()
+            await nlu_inbox.harvest(session, first_questions=first_questions, cancelled=cancelled)
         except Exception:  # the inbox still shows what it has
-            log.exception("could not harvest unhelpful answers and handoffs into the NLU inbox")
+            log.exception("could not harvest unhelpful answers, handoffs and dead ends into the NLU inbox")
     async with request.app[DB].session() as session:
         items = await nlu_inbox.open_items(session)
         counts = await nlu_inbox.counts(session)

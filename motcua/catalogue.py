@@ -167,8 +167,16 @@ class Catalogue:
         locality = Locality.from_dict(yaml.safe_load((directory / "locality.yml").read_text(encoding="utf-8")))
         imported = directory / "national" / "procedures.jsonl"
         if imported.exists():
-            procedures += [procedure_from_national(json.loads(line))
-                           for line in imported.read_text(encoding="utf-8").splitlines() if line.strip()]
+            # Everyday names of imported procedures, written by people (never by the importer).
+            aliases: dict[str, list[str]] = {}
+            for path in sorted((directory / "national" / "aliases").glob("*.yml")):
+                for code, names in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+                    aliases.setdefault(str(code), []).extend(str(n) for n in names or [])
+            for line in imported.read_text(encoding="utf-8").splitlines():
+                if line.strip():
+                    entry = procedure_from_national(json.loads(line))
+                    entry.aliases = aliases.get(entry.code, [])
+                    procedures.append(entry)
         index_file = directory / "national" / "index.jsonl"
         index = [IndexEntry(**{k: v for k, v in json.loads(line).items() if k in IndexEntry.__dataclass_fields__})
                  for line in (index_file.read_text(encoding="utf-8").splitlines() if index_file.exists() else [])

@@ -4,12 +4,16 @@ more) are one group; groups are sorted by how many messages they hold, then by t
 from __future__ import annotations
 
 from collections import Counter
+from functools import lru_cache
+from pathlib import Path
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable, Optional
 
+import yaml
 from rapidfuzz import fuzz, process
 
+from motcua import PROJECT_ROOT
 from motcua.store.models import NluInboxItem
 
 SIMILARITY = 85
@@ -96,3 +100,22 @@ def group_items(items: Iterable[NluInboxItem], similarity: int = SIMILARITY) -> 
 
 def group_of(groups: list[Group], item_id: int) -> Optional[Group]:
     return next((g for g in groups if any(i.id == item_id for i in g.items)), None)
+
+
+# Forms whose stop the bot announces, and the response it announces it with.
+CANCELLED_RESPONSES = ("utter_complaint_cancelled", "utter_lookup_cancelled")
+
+
+@lru_cache(maxsize=2)
+def form_prompts(domain_path: Path = PROJECT_ROOT / "domain.yml") -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(each form's first question, what the bot says when a form is stopped), from the domain:
+    what the NLU inbox needs to see a form abandoned at its first question."""
+    domain = yaml.safe_load(Path(domain_path).read_text(encoding="utf-8"))
+    responses = domain.get("responses") or {}
+
+    def text(name: str) -> str:
+        return str(((responses.get(name) or [{}])[0]).get("text") or "")
+
+    firsts = [text(f"utter_ask_{form['required_slots'][0]}") for form in (domain.get("forms") or {}).values()
+              if form.get("required_slots")]
+    return tuple(t for t in firsts if t), tuple(t for t in map(text, CANCELLED_RESPONSES) if t)

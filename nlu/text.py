@@ -167,6 +167,8 @@ def normalize_tones(text: str) -> str:
     return _LETTER_RUN.sub(lambda m: _retone_word(m.group()), text)
 
 
+# Citizens and catalogue names use a few thousand distinct syllables: each is worked out once.
+@functools.lru_cache(maxsize=65536)
 def _retone_word(word: str) -> str:
     if word.isascii():  # no tone mark possible
         return word
@@ -316,6 +318,7 @@ def _token_spans(text: str) -> list[tuple[int, int]]:
 _FOLD_BLOCKLIST = frozenset({"hong", "roi"})
 
 
+@functools.lru_cache(maxsize=65536)
 def _key(token: str) -> str:
     # The form under which shorthand is looked up: lower case, NFC, old-style tones.
     return normalize_tones(token.lower())

@@ -9,18 +9,19 @@ from datetime import datetime, timedelta, timezone
 import pytest
 import yaml
 from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import select, update
 
 from bot import admin
 from bot.app import create_app
 from bot.state import DB
 from motcua import admin_data, training
-from motcua.nlu_inbox import group_items
+from motcua.nlu_inbox import form_prompts, group_items
 from motcua.retrain import Progress, Workspace, compare_rows, decide, trainable_components
 from motcua.settings import Settings
 from motcua.store import Database, nlu_inbox
 from motcua.store.conversations import record_message
 from motcua.store.handoffs import start as start_handoff
-from motcua.store.models import NluInboxItem
+from motcua.store.models import Message, NluInboxItem
 from motcua.store.officials import create_official
 from motcua.store.ratings import rating_buttons, record_rating
 
@@ -129,6 +130,51 @@ async def test_unhelpful_answers_and_handoffs_are_harvested_once(site):
     async with site.app[DB].session() as s:
         counts = await nlu_inbox.counts(s)
     assert counts == {"new": 2, "skipped": 1}
+
+
+async def test_dead_ends_a_confident_model_leaves_are_harvested_once(site):
+    """Issue 14: a form abandoned at its first question, and a question rephrased within a minute."""
+    now = datetime.now(timezone.utc)
+    (complaint_first, lookup_first, _), (complaint_cancelled, _) = form_prompts()
+
+    async def say(chat, direction, text, ago):
+        async with site.app[DB].session() as s, s.begin():
+            message_id = await record_message(s, "web", chat, direction, text)
+            await s.execute(update(Message).where(Message.id == message_id).values(created_at=now - ago))
+
+    minute = timedelta(minutes=1)
+    # A procedure question taken as a complaint, stopped at the first question.
+    await say("a1", "in", "chứng thực di chúc ở xã được không", 10 * minute)
+    await say("a1", "out", complaint_first, 10 * minute)
+    await say("a1", "in", "không phải", 9 * minute)
+    await say("a1", "out", complaint_cancelled, 9 * minute)
+    # A dossier lookup nobody answered for an hour.
+    await say("a2", "in", "khai báo tạm vắng thế nào", 70 * minute)
+    await say("a2", "out", lookup_first, 70 * minute)
+    # Asked again in other words 20 seconds after the answer.
+    await say("r2", "in", "giấy phép xây nhà tạm", 5 * minute)
+    await say("r2", "out", "Xin lỗi anh/chị, tôi chưa tìm thấy thủ tục này…", 5 * minute)
+    await say("r2", "in", "xin giấy phép xây dựng nhà tạm", 5 * minute - timedelta(seconds=20))
+    # Not dead ends: a new topic a few seconds later, a form answered at once, a late follow-up.
+    await say("n1", "in", "cảm ơn nhé", 4 * minute)
+    await say("n1", "out", "Dạ, không có gì ạ.", 4 * minute)
+    await say("n1", "in", "giờ làm việc của xã", 4 * minute - timedelta(seconds=10))
+    await say("n2", "in", "tra cứu hồ sơ", 3 * minute)
+    await say("n2", "out", lookup_first, 3 * minute)
+    await say("n2", "in", "000.00.24.H08-261101-0001", 3 * minute - timedelta(seconds=30))
+    await say("n3", "in", "đăng ký khai sinh cần gì", 30 * minute)
+    await say("n3", "out", "Giấy tờ cần có – Đăng ký khai sinh: …", 30 * minute)
+    await say("n3", "in", "đăng ký khai sinh lệ phí", 20 * minute)
+
+    await login(site, "quantri")
+    page = await (await site.get("/admin/")).text()
+    await site.get("/admin/")  # harvesting again adds nothing
+    async with site.app[DB].session() as s:
+        items = (await s.scalars(select(NluInboxItem).order_by(NluInboxItem.id))).all()
+    assert sorted((i.source, i.text) for i in items) == [
+        ("abandoned", "chứng thực di chúc ở xã được không"), ("abandoned", "khai báo tạm vắng thế nào"),
+        ("rephrased", "giấy phép xây nhà tạm")]
+    assert "Bỏ dở ngay câu hỏi đầu" in page and "Công dân hỏi lại" in page and "khai báo tạm vắng thế nào" in page
 
 
 async def test_annotation_checks_conflicts_then_writes_its_own_file(site):

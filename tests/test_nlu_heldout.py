@@ -18,6 +18,10 @@ def test_held_out_intent_accuracy_stays_above_the_floor(rasa_servers):
             return await nlu_eval.predict(nlu_eval.load_examples([nlu_eval.TEST_DIR]), parse)
 
     report = nlu_eval.score(asyncio.run(run()))
-    assert report.n >= 600
+    assert report.n >= 900
     assert report.accuracy >= MIN_ACCURACY, nlu_eval.format_report(report)
     assert report.entity_f1["procedure"] >= 0.85, nlu_eval.format_report(report)
+    # Issue 14's targets, on real-style questions about procedures the model was never told of
+    # (nlu/data/test/test_catalogue*.yml, written without looking at the training data).
+    assert not report.target_misses(), nlu_eval.format_report(report)
+    assert {"catalogue", "catalogue_no_diacritics"} <= set(report.part_accuracy)

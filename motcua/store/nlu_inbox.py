@@ -1,11 +1,14 @@
 """The NLU inbox: citizen messages the bot may have misunderstood, for admins to annotate.
 
-Three ways in:
+Ways in:
 - `record` from the action server's fallback action (actions/fallback.py): the intent confidence
   was under the FallbackClassifier's threshold (source "fallback");
 - `harvest` from what other parts store: a procedure answer rated "Không hài lòng" (a `Rating`
   with subject "procedure", source "unhelpful": the question before that answer) and a handoff
-  to officials (a `Handoff`, source "handoff": the citizen's message before asking for a person).
+  to officials (a `Handoff`, source "handoff": the citizen's message before asking for a person);
+  and, read from the conversations, the dead ends a confident model leaves no trace of otherwise:
+  a form abandoned at its first question (source "abandoned": the message that started it) and a
+  message the citizen rephrased within a minute of the answer (source "rephrased").
   Harvesting is idempotent (unique source + id) and runs when the admin opens the inbox.
 
 Texts are stored with phone and CCCD numbers masked (motcua.logs), and folded (nlu.text.fold)
@@ -16,6 +19,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Iterable, Optional, Sequence
 
+from rapidfuzz import fuzz
 from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,11 +32,20 @@ SOURCE_LABELS = {
     "fallback": "Độ tin cậy thấp",
     "unhelpful": "Bị đánh giá không hữu ích",
     "handoff": "Dẫn đến chuyển cán bộ",
+    "abandoned": "Bỏ dở ngay câu hỏi đầu",
+    "rephrased": "Công dân hỏi lại",
 }
 MAX_TEXT = 2000
 MAX_FOLDED = 500
 # A handoff's "message before" must be this recent; older ones belong to another exchange.
 HANDOFF_LOOKBACK = timedelta(minutes=30)
+# A citizen who writes again this soon after an answer, in nearly the same words, was not understood.
+REPHRASE_WITHIN = timedelta(minutes=1)
+REPHRASE_SIMILARITY = 60
+# A form's first question left unanswered this long was abandoned.
+ABANDONED_AFTER = timedelta(minutes=30)
+# How far back the conversations are read for dead ends at each harvest.
+DEAD_END_LOOKBACK = timedelta(days=14)
 
 
 def _now(now: Optional[datetime]) -> datetime:
@@ -131,9 +144,63 @@ async def _add_harvested(session: AsyncSession, source: str, source_id: int, sen
         procedure=procedure, status=status, created_at=created_at))
 
 
-async def harvest(session: AsyncSession, limit: int = 500) -> int:
-    """Adds unhelpful procedure answers and handoffs not seen yet; returns how many were looked at."""
+def _dead_ends(messages: list[Message], first_questions: tuple[str, ...], cancelled: tuple[str, ...],
+               now: datetime) -> list[tuple[str, Message]]:
+    """(source, the misunderstood incoming message) in one conversation's messages, oldest first."""
+    found = []
+    for i, m in enumerate(messages):
+        if m.direction != "in" or not prepare(m.text)[1]:
+            continue
+        replies = []
+        for later in messages[i + 1:]:
+            if later.direction == "in":
+                break
+            replies.append(later)
+        after = messages[i + 1 + len(replies):]
+        following = after[0] if after else None
+        if any(r.text.startswith(first_questions) for r in replies) and first_questions:
+            gone = following is None and now - _utc(replies[-1].created_at) >= ABANDONED_AFTER
+            late = following is not None and _utc(following.created_at) - _utc(replies[-1].created_at) >= ABANDONED_AFTER
+            stopped = following is not None and any(
+                r.direction == "out" and r.text.startswith(cancelled) for r in after[1:3]) and cancelled
+            if gone or late or stopped:
+                found.append(("abandoned", m))
+                continue
+        if replies and following is not None and not following.text.startswith("/") \
+                and _utc(following.created_at) - _utc(replies[-1].created_at) <= REPHRASE_WITHIN:
+            a, b = prepare(m.text)[1], prepare(following.text)[1]
+            if b and a != b and fuzz.token_set_ratio(a, b) >= REPHRASE_SIMILARITY:
+                found.append(("rephrased", m))
+    return found
+
+
+async def _harvest_dead_ends(session: AsyncSession, first_questions: tuple[str, ...], cancelled: tuple[str, ...],
+                             now: datetime, limit: int) -> int:
+    recent = await session.scalars(
+        select(Conversation).where(Conversation.id.in_(
+            select(Message.conversation_id).where(Message.created_at >= now - DEAD_END_LOOKBACK).distinct()))
+        .order_by(Conversation.id.desc()).limit(limit))
     seen = 0
+    for conversation in recent.all():
+        rows = await session.scalars(select(Message).where(
+            Message.conversation_id == conversation.id, Message.created_at >= now - DEAD_END_LOOKBACK)
+            .order_by(Message.id))
+        for source, message in _dead_ends(list(rows.all()), first_questions, cancelled, now):
+            if await session.scalar(select(NluInboxItem.id).where(
+                    NluInboxItem.source == source, NluInboxItem.source_id == message.id)):
+                continue
+            await _add_harvested(session, source, message.id, f"{conversation.channel}:{conversation.chat_id}",
+                                 message.text, _utc(message.created_at))
+            seen += 1
+    return seen
+
+
+async def harvest(session: AsyncSession, limit: int = 500, first_questions: Sequence[str] = (),
+                  cancelled: Sequence[str] = (), now: Optional[datetime] = None) -> int:
+    """Adds unhelpful procedure answers, handoffs and dead ends not seen yet; returns how many were
+    looked at. `first_questions`: the first question of each form; `cancelled`: what the bot says
+    when a form is stopped (both from the domain, motcua.nlu_inbox.form_prompts)."""
+    seen = await _harvest_dead_ends(session, tuple(first_questions), tuple(cancelled), _now(now), limit)
     ratings = await session.scalars(
         select(Rating).where(Rating.subject == "procedure", Rating.level == "unsatisfied",
                              ~exists().where(NluInboxItem.source == "unhelpful", NluInboxItem.source_id == Rating.id))

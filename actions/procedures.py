@@ -177,23 +177,23 @@ class ActionAnswerProcedure(Action):
         typed = not text.startswith("/")
         found = load_search().resolve(text) if typed else Resolution("none")
 
-        guesses = catalogue.closest(text) if typed else []
+        # Near spellings of hand-written names ("khai sinhh"), on the question's content words only.
+        guesses = [(p, score) for p, score in catalogue.closest(found.query)
+                   if score >= SURE_MATCH] if typed and len(found.query.split()) >= 2 else []
         procedure, others = None, []
         if found.kind == "procedure":
             procedure, others = found.procedure, found.options
         elif named and (found.kind not in ("variants", "choices") or named in found.options):
             procedure = named   # the NLU knows this wording (a misspelling the index does not)
-        elif guesses and guesses[0][1] >= SURE_MATCH and (len(guesses) == 1 or guesses[0][1] - guesses[1][1] >= 5):
+        elif found.kind == "none" and guesses and (len(guesses) == 1 or guesses[0][1] - guesses[1][1] >= 5):
             procedure = guesses[0][0]   # a typo of a hand-written entry's name ("khai sinhh")
-        elif guesses and guesses[0][1] >= SURE_MATCH or found.kind in ("variants", "choices"):
-            close_typos = guesses and guesses[0][1] >= SURE_MATCH
-            # Near spellings of hand-written names, the search's choices, and the procedure the NLU
-            # recognised if the search did not offer it.
-            options = [p for p, _ in guesses] if close_typos else []
+        elif guesses or found.kind in ("variants", "choices"):
+            # Near spellings first, then the search's choices, then the procedure the NLU recognised.
+            options = [p for p, _ in guesses]
             options += [o for o in found.options + ([named] if named else []) if o not in options]
             options = options[:MAX_OTHER_BUTTONS + 1]
             question = ("Thủ tục này có nhiều trường hợp. Anh/chị hỏi về trường hợp nào?" if found.kind == "variants"
-                        and not close_typos else "Có phải anh/chị hỏi về thủ tục dưới đây?" if len(options) == 1
+                        and not guesses else "Có phải anh/chị hỏi về thủ tục dưới đây?" if len(options) == 1
                         else "Anh/chị muốn hỏi về thủ tục nào dưới đây?")
             dispatcher.utter_message(text=question, buttons=option_buttons(options, aspect))
             return []

@@ -95,6 +95,7 @@ class IndexEntry:
     audience: str = ""
     url: str = ""
     ministry: str = ""
+    aliases: list[str] = field(default_factory=list)
 
     @property
     def at_commune(self) -> bool:
@@ -165,22 +166,24 @@ class Catalogue:
                 raise ValueError(f"{path}: id {data.get('id')!r} does not match the file name")
             procedures.append(Procedure.from_dict(data))
         locality = Locality.from_dict(yaml.safe_load((directory / "locality.yml").read_text(encoding="utf-8")))
+        # Everyday names of national procedures, written by people (never by the importer).
+        aliases: dict[str, list[str]] = {}
+        for path in sorted((directory / "national" / "aliases").glob("*.yml")):
+            for code, names in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
+                aliases.setdefault(str(code), []).extend(str(n) for n in names or [])
         imported = directory / "national" / "procedures.jsonl"
-        if imported.exists():
-            # Everyday names of imported procedures, written by people (never by the importer).
-            aliases: dict[str, list[str]] = {}
-            for path in sorted((directory / "national" / "aliases").glob("*.yml")):
-                for code, names in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items():
-                    aliases.setdefault(str(code), []).extend(str(n) for n in names or [])
-            for line in imported.read_text(encoding="utf-8").splitlines():
-                if line.strip():
-                    entry = procedure_from_national(json.loads(line))
-                    entry.aliases = aliases.get(entry.code, [])
-                    procedures.append(entry)
+        for line in imported.read_text(encoding="utf-8").splitlines() if imported.exists() else []:
+            if line.strip():
+                entry = procedure_from_national(json.loads(line))
+                entry.aliases = aliases.get(entry.code, [])
+                procedures.append(entry)
         index_file = directory / "national" / "index.jsonl"
-        index = [IndexEntry(**{k: v for k, v in json.loads(line).items() if k in IndexEntry.__dataclass_fields__})
-                 for line in (index_file.read_text(encoding="utf-8").splitlines() if index_file.exists() else [])
-                 if line.strip()]
+        index = []
+        for line in index_file.read_text(encoding="utf-8").splitlines() if index_file.exists() else []:
+            if line.strip():
+                data = json.loads(line)
+                index.append(IndexEntry(**{k: v for k, v in data.items() if k in IndexEntry.__dataclass_fields__},
+                                        aliases=aliases.get(data["code"], [])))
         return cls(procedures, locality, index)
 
     def curated(self) -> list[Procedure]:

@@ -174,7 +174,7 @@ class ProcedureSearch:
         for e in catalogue.index.values():
             if e.code in catalogue.by_code:
                 continue
-            rows.append(self._add(e.code, e, e.name, [], e.sector, stem_name=e.name))
+            rows.append(self._add(e.code, e, e.name, e.aliases, e.sector, stem_name=e.name))
         self.db.executemany("INSERT INTO docs VALUES (?, ?, ?, ?)", rows)
         # A word's weight: rare words ("khai", "sinh") say more than common ones ("cap", "giay").
         df: dict[str, int] = {}

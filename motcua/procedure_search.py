@@ -280,9 +280,10 @@ class ProcedureSearch:
                     return Resolution("procedure", procedure=chosen, options=others[:MAX_CHOICES], query=query)
                 return Resolution("variants", options=variants[:MAX_CHOICES + 1], query=query)
             return Resolution("procedure", procedure=best.target, query=query)
-        # Offered only when they explain the question too: never a list of unrelated procedures.
+        # Offered only when they explain the question too: never a list of unrelated procedures;
+        # and a single unsure candidate is no choice at all.
         choices = [c.target for c in [best, *rivals] if c.explained >= CHOICE_EXPLAINED]
-        if not choices:
+        if len(choices) < 2:
             return Resolution("none", query=query)
         # One choice per name as shown (the national list repeats a name per level of government).
         choices = list({short_name(t.name).lower(): t for t in reversed(choices)}.values())[::-1][:MAX_CHOICES]

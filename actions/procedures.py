@@ -4,22 +4,22 @@ from __future__ import annotations
 import json
 from typing import Any, Optional
 
+from rapidfuzz import fuzz
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-
-from nlu.text import fold
 
 from actions.ratings import helpful_buttons
 from motcua.catalogue import (ASPECT_TITLES, ASPECTS, TOPICS, Catalogue, IndexEntry, Locality, Procedure, load_catalogue,
                               shorten)
 from motcua.procedure_search import Resolution, load_search
+from nlu.text import fold
 
 TELEGRAM_LIMIT = 4096
 # A typed name this close to a known wording is taken as that procedure.
 SURE_MATCH = 88
-# Below this, a guess is not worth offering.
-SUGGEST_MATCH = 60
+# A misspelt name is this similar to the name as a whole (rapidfuzz ratio).
+TYPO_SIMILARITY = 80
 # Asked at the end of an aspect answer, with the Có / Không buttons of actions.ratings.helpful_buttons.
 HELPFUL_QUESTION = "\n\nThông tin có hữu ích không?"
 
@@ -130,6 +130,15 @@ def option_buttons(options: list, aspect: Optional[str], prefix: str = "") -> li
             for o in options]
 
 
+def near_spellings(catalogue: Catalogue, query: str) -> list[tuple[Procedure, float]]:
+    """Hand-written names the question's content words misspell ("dang ki khai sinhh"): close as a
+    whole, not merely contained in a longer question (which the search judges)."""
+    if len(query.split()) < 2:
+        return []
+    return [(p, score) for p, score in catalogue.closest(query) if score >= SURE_MATCH
+            and max(fuzz.ratio(query, fold(w)) for w in [p.name, *p.aliases]) >= TYPO_SIMILARITY]
+
+
 def render_elsewhere(entry: IndexEntry, loc: Locality) -> str:
     """A procedure of the national list that this commune's office does not handle (or has not imported)."""
     levels = ", ".join(LEVEL_NAMES[lv] for lv in entry.levels if lv in LEVEL_NAMES)
@@ -177,9 +186,7 @@ class ActionAnswerProcedure(Action):
         typed = not text.startswith("/")
         found = load_search().resolve(text) if typed else Resolution("none")
 
-        # Near spellings of hand-written names ("khai sinhh"), on the question's content words only.
-        guesses = [(p, score) for p, score in catalogue.closest(found.query)
-                   if score >= SURE_MATCH] if typed and len(found.query.split()) >= 2 else []
+        guesses = near_spellings(catalogue, found.query) if typed else []
         procedure, others = None, []
         if found.kind == "procedure":
             procedure, others = found.procedure, found.options

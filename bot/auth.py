@@ -7,7 +7,7 @@ import hmac
 import time
 from collections import defaultdict, deque
 from typing import Awaitable, Callable, Optional
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -66,8 +66,13 @@ def require(*roles: str) -> Callable[[Handler], Handler]:
 
 
 def _safe_next(target: str) -> str:
-    # Only paths on this site: "//evil.example" or "https://…" would be an open redirect.
-    return target if target.startswith("/") and not target.startswith("//") else "/officials/"
+    """Only a plain path on this site. Browsers drop tabs and newlines and read "\\" as "/", so
+    "/\t/evil.example" or "/\\evil.example" would leave the site: anything but a clean path goes
+    to the dashboard."""
+    parts = urlsplit(target)
+    clean = (target.startswith("/") and not target.startswith("//") and not parts.scheme and not parts.netloc
+             and "\\" not in target and not any(ord(c) < 0x20 or ord(c) == 0x7F or c.isspace() for c in target))
+    return target if clean else "/officials/"
 
 
 @aiohttp_jinja2.template("login.html")

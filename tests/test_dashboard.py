@@ -81,10 +81,19 @@ async def test_repeated_failures_lock_the_username(dashboard):
     assert locked.status == 401 and "tạm khóa" in await locked.text()
 
 
-async def test_open_redirect_after_login_is_refused(dashboard):
+@pytest.mark.parametrize("target", ["//evil.example/x", "/\t/evil.example", "/\\evil.example", "\\\\evil.example",
+                                    "https://evil.example/", "/\n/evil.example", "/ /evil.example", "javascript:alert(1)",
+                                    "/%0a/x\r\n"])
+async def test_open_redirect_after_login_is_refused(dashboard, target):
     resp = await dashboard.post("/officials/login", data={"username": "giamsat", "password": PASSWORD,
-                                                          "next": "//evil.example/x"}, allow_redirects=False)
+                                                          "next": target}, allow_redirects=False)
     assert resp.headers["Location"] == "/officials/"
+
+
+async def test_a_plain_path_on_this_site_is_where_sign_in_leads(dashboard):
+    resp = await dashboard.post("/officials/login", data={"username": "giamsat", "password": PASSWORD,
+                                                          "next": "/officials/reports?from=2026-01"}, allow_redirects=False)
+    assert resp.headers["Location"] == "/officials/reports?from=2026-01"
 
 
 async def test_an_official_sees_only_their_agency_and_filters_work(dashboard):

@@ -1012,7 +1012,7 @@ class OurStack:
             return out
         for pid in children(self.proc.pid):
             cmd = cmdline(pid)
-            if "rasa_sdk" in cmd:
+            if "rasa_sdk" in cmd or "actions_run" in cmd:
                 out["actions"] = pid
             elif "-m rasa " in cmd or "rasa_run" in cmd:
                 out["rasa"] = pid

@@ -86,7 +86,7 @@ def _rasa_command(settings: Settings, token: str, host: str, port: int) -> tuple
 
 
 def _actions_command(settings: Settings, host: str, port: int) -> tuple[list[str], dict[str, str]]:
-    return [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)], {"SANIC_HOST": host}
+    return [sys.executable, "-m", "motcua.actions_run", "--actions", "actions", "--port", str(port)], {"SANIC_HOST": host}
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:

@@ -20,6 +20,8 @@ import logging
 from collections import OrderedDict
 from typing import Any
 
+from motcua.logs import mask_process_output
+
 # Under "rasa": Rasa sets the level of its own loggers only (INFO by default, LOG_LEVEL).
 log = logging.getLogger("rasa.motcua")
 PARSE_CACHE_SIZE = 4096
@@ -92,6 +94,7 @@ def patch_parse_cache(size: int = PARSE_CACHE_SIZE) -> None:
 
 
 def main() -> None:
+    mask_process_output()  # Rasa sets up its own logging: every line it prints is masked here
     patch_action_result_validation()
     patch_parse_cache()
     from rasa.__main__ import main as rasa_main

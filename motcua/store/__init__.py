@@ -25,6 +25,8 @@ _MIGRATION_LOCK_ID = 725_1_2025
 def make_engine(url: str, **kwargs) -> AsyncEngine:
     """An async engine; SQLite files get their folder created, WAL and a busy timeout."""
     parsed = make_url(url)
+    # A failed statement's message must not carry the phone number it was bound to.
+    kwargs.setdefault("hide_parameters", True)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -93,7 +93,8 @@ async def main() -> None:
 
     port, rasa, actions = free_port(), free_port(), free_port()
     tmp = tempfile.mkdtemp()
-    env = {**os.environ, "PORT": str(port), "RASA_URL": f"http://127.0.0.1:{rasa}",
+    # Every simulated citizen posts from 127.0.0.1: the per-address limit would measure itself.
+    env = {**os.environ, "WEBCHAT_RATE_PER_MINUTE": "0", "PORT": str(port), "RASA_URL": f"http://127.0.0.1:{rasa}",
            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions}/webhook",
            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db"}
     proc = subprocess.Popen([sys.executable, "-m", "motcua.cli", "run"], cwd=ROOT, env=env,

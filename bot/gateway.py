@@ -43,7 +43,9 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
     inbox_id = CURRENT_INBOX_ID.get()
     try:
         async with db.session() as session, session.begin():
-            first_try = await record_message(session, channel, chat_id, "in", text, inbox_id=inbox_id) is not None
+            # Checked before storing: a message longer than the limit is kept only up to it.
+            stored = text if len(text) <= settings.max_message_chars else text[:settings.max_message_chars] + "…"
+            first_try = await record_message(session, channel, chat_id, "in", stored, inbox_id=inbox_id) is not None
             handed_off = await handoff.check(session, f"{channel}:{chat_id}", text)
     except Exception as exc:
         log.exception("could not store an incoming %s message", channel)

@@ -9,6 +9,7 @@ BUSY = "Hệ thống đang bận, anh/chị vui lòng thử lại sau ít phút.
 # For channels with an inbox: the message is kept and answered as soon as the system is back.
 BUSY_WAIT = "Hệ thống đang bận, anh/chị vui lòng chờ trong giây lát. Tôi sẽ trả lời ngay khi xử lý xong."
 BAD_REQUEST = "Yêu cầu không hợp lệ."
+TOO_FAST = "Anh/chị gửi tin nhắn nhanh quá. Anh/chị vui lòng chờ một phút rồi gửi tiếp ạ."
 NO_WORDS = "Tôi chỉ đọc được chữ. Anh/chị vui lòng nhập câu hỏi bằng chữ để tôi hỗ trợ ạ."
 # Said when Rasa answers nothing at all: a citizen should never be left without a reply.
 NOT_UNDERSTOOD = (

@@ -86,6 +86,14 @@ class Settings:
     gateway_dead_after_seconds: float = 60.0
     # Keys that may file complaints through Open311 (POST /open311/v2/requests.json); none: nobody.
     open311_api_keys: tuple[str, ...] = field(default=(), repr=False)
+    # Web chat messages accepted per client address per minute, counted in the store so that every
+    # gateway agrees (0: no limit, for tests and load benches).
+    webchat_rate_per_minute: int = 30
+    # Largest web chat request body read, in bytes (a message is at most max_message_chars anyway).
+    webchat_max_body: int = 16384
+    # The reverse proxies whose X-Forwarded-For names the client (TRUSTED_PROXIES, comma-separated
+    # addresses); any other peer is the client itself.
+    trusted_proxies: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -130,6 +138,9 @@ class Settings:
             gateway_id=_opt(env, "GATEWAY_ID") or d.gateway_id,
             gateway_dead_after_seconds=_num(env, "GATEWAY_DEAD_AFTER_SECONDS", d.gateway_dead_after_seconds),
             open311_api_keys=tuple(k.strip() for k in env.get("OPEN311_API_KEYS", "").split(",") if k.strip()),
+            webchat_rate_per_minute=int(_num(env, "WEBCHAT_RATE_PER_MINUTE", d.webchat_rate_per_minute)),
+            webchat_max_body=int(_num(env, "WEBCHAT_MAX_BODY", d.webchat_max_body)),
+            trusted_proxies=tuple(a.strip() for a in env.get("TRUSTED_PROXIES", "").split(",") if a.strip()),
         )
 
     @property

@@ -155,7 +155,8 @@ def rasa_servers(trained_model, tmp_path_factory):
 
 
 def make_settings(**overrides) -> Settings:
-    return Settings(**overrides)
+    # Every test chats from 127.0.0.1: the per-address limit is tested on its own (test_webchat_limits.py).
+    return Settings(**{"webchat_rate_per_minute": 0, **overrides})
 
 
 @pytest.fixture

@@ -44,10 +44,23 @@ async def test_empty_messages_get_asked_for_content(offline_gateway, text):
 
 
 async def test_a_10000_character_message_gets_a_clear_reply(offline_gateway):
+    # 10,000 Vietnamese characters are a body over the web chat's limit: refused before being read.
     resp = await offline_gateway.post("/webchat/messages", json={"sender": "c1", "message": "hồ sơ " * 1700})
+    assert resp.status == 413
+    (reply,) = await resp.json()
+    assert "dài quá 2000 ký tự" in reply["text"]
+
+
+async def test_a_long_message_within_the_body_limit_is_stored_only_up_to_the_limit(offline_gateway, sqlite_url):
+    resp = await offline_gateway.post("/webchat/messages", json={"sender": "c2", "message": "a" * 10_000})
     assert resp.status == 200
     (reply,) = await resp.json()
     assert "dài quá 2000 ký tự" in reply["text"]
+    db = Database(sqlite_url)
+    async with db.session() as s:
+        stored = (await s.scalars(select(Message.text).where(Message.direction == "in"))).all()
+    await db.dispose()
+    assert [len(t) for t in stored] == [2001]  # 2,000 characters and "…"
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,8 @@ from aiohttp import web
 
 from bot import messages
 from bot.gateway import converse
-from bot.state import DB
+from bot.state import DB, SETTINGS
+from motcua.store import rate_limits
 from motcua.store.conversations import last_pushed_id, pushed_messages
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -25,9 +26,33 @@ async def page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "webchat.html", headers={"Cache-Control": "no-cache"})
 
 
+def client_address(request: web.Request) -> str:
+    """The client: the last address our own proxy added to X-Forwarded-For, else the peer (a header
+    sent by anyone else is not believed)."""
+    peer = request.remote or ""
+    if peer in request.app[SETTINGS].trusted_proxies:
+        forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()]
+        if forwarded:
+            return forwarded[-1]
+    return peer
+
+
 async def post_message(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    # Read at most the limit: a 256 KB body is refused before it is read, cleaned or stored.
+    if (request.content_length or 0) > settings.webchat_max_body:
+        return _error(413, messages.TOO_LONG.format(limit=settings.max_message_chars))
+    raw = await request.content.read(settings.webchat_max_body + 1)
+    if len(raw) > settings.webchat_max_body:
+        return _error(413, messages.TOO_LONG.format(limit=settings.max_message_chars))
+    if settings.webchat_rate_per_minute > 0:
+        async with request.app[DB].session() as session, session.begin():
+            allowed = await rate_limits.allow(session, f"webchat:{client_address(request)}",
+                                              settings.webchat_rate_per_minute)
+        if not allowed:
+            return _error(429, messages.TOO_FAST)
     try:
-        body = await request.json()
+        body = json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):
         return _error(400, messages.BAD_REQUEST)
     if not isinstance(body, dict):

@@ -330,3 +330,13 @@ class ModelEvent(Base):
     reason = Column(Text, nullable=False, default="")
     swap_seconds = Column(Float, nullable=True)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+
+
+class RateCounter(Base):
+    """How many requests one key (e.g. a web chat client address) made in one window (a minute)."""
+
+    __tablename__ = "rate_counters"
+
+    key = Column(String(200), primary_key=True)
+    window = Column(Integer, primary_key=True)
+    count = Column(Integer, nullable=False)

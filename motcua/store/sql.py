@@ -37,3 +37,9 @@ async def upsert(session: AsyncSession, table, rows: Sequence[dict], key: Iterab
     stmt = _insert(session, table)
     updates = {c: stmt.excluded[c] for c in rows[0] if c not in key}
     await session.execute(stmt.on_conflict_do_update(index_elements=key, set_=updates), list(rows))
+
+
+async def increment(session: AsyncSession, table, key: dict, column: str) -> None:
+    """INSERT the key with column = 1, or add 1 to it: one atomic statement on both databases."""
+    stmt = _insert(session, table).values(**key, **{column: 1})
+    await session.execute(stmt.on_conflict_do_update(index_elements=list(key), set_={column: table.c[column] + 1}))

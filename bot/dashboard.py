@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Optional
 from urllib.parse import urlencode
 
@@ -208,11 +208,31 @@ async def reports(request: web.Request) -> dict:
 
 # --- handoffs: officials talking with citizens ----------------------------------------------------
 
+# The citizen's "gặp cán bộ" is stored a moment before the handoff starts: shown with it.
+HANDOFF_CONTEXT = timedelta(seconds=5)
+
+
+def _answers_chats(official: Official) -> bool:
+    """Handoffs follow the tickets' rule: an official sees those of their agency (the locality's
+    handoff agency); supervisors and admins see every one."""
+    return official.role != "official" or official.agency == load_catalogue().locality.handoff_agency
+
+
+async def _open_handoff(session, request: web.Request) -> Handoff:
+    """The open handoff of the URL, if this official may see it; else 404 (ended ones are closed)."""
+    h = await session.get(Handoff, int(request.match_info["id"]))
+    if h is None or h.status == "ended" or not _answers_chats(request["official"]):
+        raise web.HTTPNotFound(text="Không tìm thấy cuộc trò chuyện này.")
+    return h
+
+
 @require()
 @aiohttp_jinja2.template("handoffs.html")
 async def handoff_list(request: web.Request) -> dict:
-    async with request.app[DB].session() as session:
-        rows = await handoff_store.list_open(session)
+    rows = []
+    if _answers_chats(request["official"]):
+        async with request.app[DB].session() as session:
+            rows = await handoff_store.list_open(session)
     return _context(request, handoffs=rows)
 
 
@@ -220,17 +240,19 @@ async def handoff_list(request: web.Request) -> dict:
 @aiohttp_jinja2.template("handoff.html")
 async def handoff_detail(request: web.Request) -> dict:
     async with request.app[DB].session() as session:
-        h = await session.get(Handoff, int(request.match_info["id"]))
-        if h is None:
-            raise web.HTTPNotFound(text="Không tìm thấy cuộc trò chuyện này.")
+        h = await _open_handoff(session, request)
         channel, _, chat_id = h.sender_id.partition(":")
-        conversation = await recent_messages(session, channel, chat_id, limit=100)
+        # Only the conversation since the citizen asked for a person: not their dossier lookups before.
+        conversation = await recent_messages(session, channel, chat_id, limit=100,
+                                             since=as_utc(h.created_at) - HANDOFF_CONTEXT)
     return _context(request, h=h, channel=channel, conversation=conversation, done=request.query.get("done"))
 
 
 @require()
 async def handoff_action(request: web.Request) -> web.StreamResponse:
     handoff_id, action, official = int(request.match_info["id"]), request.match_info["action"], request["official"]
+    async with request.app[DB].session() as session:
+        await _open_handoff(session, request)
     form = await request.post()
     if action == "send":
         text = _text(form, "text")

@@ -116,6 +116,8 @@ class Locality:
     escalation: dict[str, Any] = field(default_factory=dict)
     # The national portal's procedure search: for procedures in no list.
     portal: dict[str, Any] = field(default_factory=dict)
+    # The agency whose officials answer chats handed over to a person.
+    handoff_agency: str = ""
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Locality":

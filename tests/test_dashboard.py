@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot import escalation
 from bot.app import create_app
@@ -13,8 +13,10 @@ from bot.state import DB
 from motcua.catalogue import load_catalogue
 from motcua.settings import Settings
 from motcua.store.complaints import by_ticket, events_of, file_complaint
-from motcua.store.conversations import pushed_messages
-from motcua.store.models import Official, WebSession
+from motcua.store.conversations import pushed_messages, record_message
+from motcua.store.handoffs import end as end_handoff
+from motcua.store.handoffs import start as start_handoff
+from motcua.store.models import Message, Official, WebSession
 from motcua.store.officials import create_official, verify_password
 from motcua.workdays import VIETNAM
 
@@ -225,3 +227,30 @@ async def test_reports_page_has_charts(dashboard):
     await login(dashboard, "giamsat")
     page = await (await dashboard.get("/officials/reports")).text()
     assert page.count("<svg") >= 2 and "Số phản ánh theo lĩnh vực" in page and "Môi trường" in page
+
+
+async def test_handoffs_follow_the_agency_rule_and_show_only_the_open_conversation(dashboard):
+    """Issue 15, item 8: another agency's official cannot read a chat handed to officials; an ended
+    one is closed to everyone; the page shows the handoff's messages, not the dossier lookup before."""
+    earlier = datetime.now(timezone.utc) - timedelta(minutes=10)
+    async with dashboard.app[DB].session() as s, s.begin():
+        await create_official(s, "motcua1", PASSWORD, role="official", agency=locality.handoff_agency,
+                              full_name="Võ Thị Hoa")
+        before = await record_message(s, "web", "h9", "in", "tra cứu hồ sơ 000.00.24.H08-261101-0001, 4 số cuối 1111")
+        await s.execute(update(Message).where(Message.id == before).values(created_at=earlier))
+        await record_message(s, "web", "h9", "in", "cho tôi gặp cán bộ")
+        open_one = (await start_handoff(s, "web:h9")).id
+        ended = (await start_handoff(s, "web:h10")).id
+        await end_handoff(s, ended, "công dân")
+    await login(dashboard, "kinhte1")  # another agency
+    assert "web:h9" not in await (await dashboard.get("/officials/handoffs")).text()
+    assert (await dashboard.get(f"/officials/handoffs/{open_one}")).status == 404
+    csrf = await login(dashboard, "kinhte1")
+    resp = await dashboard.post(f"/officials/handoffs/{open_one}/send", data={"csrf": csrf, "text": "chào"},
+                                allow_redirects=False)
+    assert resp.status == 404
+    for who in ("motcua1", "giamsat"):
+        await login(dashboard, who)
+        page = await (await dashboard.get(f"/officials/handoffs/{open_one}")).text()
+        assert "cho tôi gặp cán bộ" in page and "000.00.24.H08-261101-0001" not in page
+        assert (await dashboard.get(f"/officials/handoffs/{ended}")).status == 404

@@ -1,6 +1,7 @@
 """Queries on conversations and their messages."""
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Optional, Sequence
 
 from sqlalchemy import func, insert, select, update
@@ -74,14 +75,13 @@ async def stored_replies(session: AsyncSession, inbox_id: int) -> list[Message]:
     return list((await session.scalars(query.order_by(Message.id))).all())
 
 
-async def recent_messages(session: AsyncSession, channel: str, chat_id: str, limit: int = 50) -> list[Message]:
-    rows = await session.scalars(
-        select(Message)
-        .join(Conversation)
-        .where(Conversation.channel == channel, Conversation.chat_id == chat_id)
-        .order_by(Message.id.desc())
-        .limit(limit)
-    )
+async def recent_messages(session: AsyncSession, channel: str, chat_id: str, limit: int = 50,
+                          since: Optional[datetime] = None) -> list[Message]:
+    """The chat's last messages, oldest first; with `since`, none older than that."""
+    query = select(Message).join(Conversation).where(Conversation.channel == channel, Conversation.chat_id == chat_id)
+    if since is not None:
+        query = query.where(Message.created_at >= since)
+    rows = await session.scalars(query.order_by(Message.id.desc()).limit(limit))
     return list(reversed(rows.all()))
 
 

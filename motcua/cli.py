@@ -169,6 +169,16 @@ def cmd_nlu_evaluate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _print_reported(kinds: dict[str, list[str]], show: int) -> None:
+    """An import's reported lines, at most `show` of each kind, and how many were left out."""
+    for prefix, lines in kinds.items():
+        for line in lines[:show]:
+            print(prefix + line)
+    hidden = sum(max(0, len(lines) - show) for lines in kinds.values())
+    if hidden:
+        print(f"… và {hidden} dòng báo khác (--show để xem thêm)")
+
+
 def cmd_cases_import(args: argparse.Namespace, settings: Settings) -> int:
     import time
     from pathlib import Path
@@ -191,13 +201,7 @@ def cmd_cases_import(args: argparse.Namespace, settings: Settings) -> int:
             print(f"Không nhập được: {exc}", file=sys.stderr)
             return 2
     elapsed = time.monotonic() - t0
-    for line in report.errors[: args.show]:
-        print("LỖI  " + line)
-    for line in report.warnings[: args.show]:
-        print("CHÚ Ý " + line)
-    hidden = max(0, len(report.errors) - args.show) + max(0, len(report.warnings) - args.show)
-    if hidden:
-        print(f"… và {hidden} dòng báo khác")
+    _print_reported({"LỖI  ": report.errors, "CHÚ Ý ": report.warnings}, args.show)
     print(f"{report.summary()} trong {elapsed:.1f} s ({report.rows / max(elapsed, 1e-9) * 60:,.0f} dòng/phút)")
     return 1 if report.errors else 0
 
@@ -221,13 +225,7 @@ def cmd_catalogue_import(args: argparse.Namespace, settings: Settings) -> int:
     except (MalformedFile, UnicodeDecodeError) as exc:
         print(f"Tệp không đúng định dạng JSON lines, danh mục giữ nguyên: {exc}", file=sys.stderr)
         return 2
-    for line in report.rejected[: args.show]:
-        print("TỪ CHỐI " + line)
-    for line in report.warnings[: args.show]:
-        print("CHÚ Ý   " + line)
-    hidden = max(0, len(report.rejected) - args.show) + max(0, len(report.warnings) - args.show)
-    if hidden:
-        print(f"… và {hidden} dòng báo khác (--show để xem thêm)")
+    _print_reported({"TỪ CHỐI ": report.rejected, "CHÚ Ý   ": report.warnings}, args.show)
     if args.verbose:
         for code, pid in sorted(report.linked.items()):
             print(f"GẮN     {code} → mục biên soạn sẵn {pid} (không ghi đè)")

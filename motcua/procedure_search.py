@@ -234,10 +234,11 @@ class ProcedureSearch:
         if not query:
             return query, []
         asked = _wording(query)
-        match = " OR ".join(f'"{t}"' for t in dict.fromkeys(_terms(query).split()))
+        # Every term quoted: the citizen's words are never FTS5 syntax.
+        fts_query = " OR ".join(f'"{t}"' for t in dict.fromkeys(_terms(query).split()))
         found = self.db.execute(
             "SELECT key, bm25(docs, 0, 1.0, 1.0, 0.2) AS rank FROM docs WHERE docs MATCH ? ORDER BY rank LIMIT ?",
-            (match, limit)).fetchall()
+            (fts_query, limit)).fetchall()
         out = []
         known = self._weight(asked.words) or 1.0
         for key, rank in found:
@@ -248,9 +249,9 @@ class ProcedureSearch:
                 judged.append(Candidate(self.targets[key], match, said, rank, self._weight(asked.words & w.words) / known))
             if judged:
                 out.append(max(judged, key=lambda c: (c.match >= CHOICE_MATCH, c.score)))
-        # Among names said well enough, the most specific first (the most weight of its words said:
-        # "khai sinh có yếu tố nước ngoài" before "khai sinh"), then a procedure of this commune's
-        # catalogue before one done elsewhere, then bm25.
+        # Among names said well enough, the best score first (said fully and specifically: "khai sinh
+        # có yếu tố nước ngoài" before "khai sinh"; this commune's own procedures slightly ahead),
+        # then the fuller match, then bm25.
         out.sort(key=lambda c: (c.match < CHOICE_MATCH, -round(c.score, 1), -c.match, c.rank))
         return query, out
 
@@ -288,9 +289,8 @@ class ProcedureSearch:
         # One choice per name as shown (the national list repeats a name per level of government).
         choices = list({short_name(t.name).lower(): t for t in reversed(choices)}.values())[::-1][:MAX_CHOICES]
         if all(isinstance(t, IndexEntry) for t in choices) and len({self.stems[t.code] for t in choices}) == 1:
-            choices = choices[:1]
-        # Not sure: ask, even about a single candidate ("is it this one?").
-        return Resolution("choices", options=choices, query=query)
+            return Resolution("elsewhere", entry=choices[0], query=query)  # one procedure at several levels
+        return Resolution("choices", options=choices, query=query) if len(choices) > 1 else Resolution("none", query=query)
 
     def _inside(self, other: Candidate, best: Candidate) -> bool:
         """A shorter name whose words the chosen, more specific one also has ("khai tử" in

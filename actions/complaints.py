@@ -14,13 +14,13 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import resources
-from actions.dossiers import validated_last4
+from actions.dossiers import code_locked_message, validated_last4
 from motcua.cases_import import VIETNAM, normalize_phone
 from motcua.catalogue import load_catalogue
 from motcua.dossier_text import hotline
 from motcua.store.cases import as_utc
 from motcua.store.complaints import STATUS_LABELS, by_ticket, file_complaint, is_late, route
-from motcua.store.lookups import MAX_FAILURES, failures_left, locked_until, record_lookup
+from motcua.store.lookups import MAX_FAILURES, code_locked_until, failures_left, locked_until, record_lookup
 from motcua.store.models import Complaint
 from nlu.text import fold
 
@@ -288,6 +288,11 @@ class ActionComplaintStatus(Action):
                         await record_lookup(session, sender, ticket, "locked")
                         dispatcher.utter_message(text=_locked_text(until))
                         return reset
+                    ticket_until = await code_locked_until(session, ticket)
+                    if ticket_until:
+                        await record_lookup(session, sender, ticket, "code_locked")
+                        dispatcher.utter_message(text=code_locked_message(ticket_until, "phản ánh"))
+                        return reset
                     if not digits:  # the form ended without asking (the store was down then)
                         dispatcher.utter_message(text=STATUS_UNAVAILABLE.format(hotline=hotline()))
                         return reset
@@ -296,8 +301,10 @@ class ActionComplaintStatus(Action):
                     if not verified:
                         await session.flush()
                         until = await locked_until(session, sender)
+                        ticket_until = await code_locked_until(session, ticket)
                         left = await failures_left(session, sender)
-                        dispatcher.utter_message(text=_locked_text(until) if until else STATUS_FAILED.format(left=left))
+                        dispatcher.utter_message(text=_locked_text(until) if until else code_locked_message(
+                            ticket_until, "phản ánh") if ticket_until else STATUS_FAILED.format(left=left))
                         return reset
         except Exception:
             log.exception("complaint status unavailable")

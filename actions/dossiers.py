@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import resources
 from motcua.cases_import import VIETNAM, normalize_code
 from motcua.dossier_text import hotline as _hotline, render_dossier
-from motcua.store.lookups import MAX_FAILURES, failures_left, locked_until, record_lookup
+from motcua.store.lookups import MAX_FAILURES, code_locked_until, failures_left, locked_until, record_lookup
 
 log = logging.getLogger(__name__)
 
@@ -45,13 +45,23 @@ FAILED = ("Mã hồ sơ hoặc 4 số cuối điện thoại chưa khớp với 
           "Anh/chị vui lòng kiểm tra lại mã in trên giấy tiếp nhận hồ sơ rồi thử lại (còn {left} lần thử).")
 LOCKED = ("Anh/chị đã nhập sai {n} lần trong một giờ. Để bảo vệ thông tin hồ sơ, chức năng tra cứu tạm khóa đến "
           "{until}. Nếu cần gấp, anh/chị vui lòng gọi đường dây nóng {hotline}.")
+CODE_LOCKED = ("Mã {what} này đã bị nhập sai 4 số cuối điện thoại quá nhiều lần. Để bảo vệ thông tin, việc tra cứu "
+               "mã này tạm khóa đến {until}. Anh/chị vui lòng gọi đường dây nóng {hotline} để được hỗ trợ.")
 UNAVAILABLE = ("Hiện tôi chưa tra cứu được hồ sơ vì hệ thống dữ liệu đang bận. Anh/chị vui lòng thử lại sau ít phút "
                "hoặc gọi đường dây nóng {hotline}.")
 
 
+def _when(until: datetime) -> str:
+    return until.astimezone(VIETNAM).strftime("%H:%M ngày %d/%m/%Y")
+
+
 def locked_message(until: datetime) -> str:
-    return LOCKED.format(n=MAX_FAILURES, until=until.astimezone(VIETNAM).strftime("%H:%M ngày %d/%m/%Y"),
-                         hotline=_hotline())
+    return LOCKED.format(n=MAX_FAILURES, until=_when(until), hotline=_hotline())
+
+
+def code_locked_message(until: datetime, what: str = "hồ sơ") -> str:
+    """The code (or ticket) itself is locked: tries from other chats would not help either."""
+    return CODE_LOCKED.format(what=what, until=_when(until), hotline=_hotline())
 
 
 async def _locked(sender_id: str) -> Optional[datetime]:
@@ -107,6 +117,11 @@ class ActionDossierStatus(Action):
                     await record_lookup(session, sender, code, "locked")
                     dispatcher.utter_message(text=locked_message(until))
                     return reset
+                code_until = await code_locked_until(session, code) if code else None
+                if code_until:
+                    await record_lookup(session, sender, code, "code_locked")
+                    dispatcher.utter_message(text=code_locked_message(code_until))
+                    return reset
             if not code or not digits:
                 return reset
             dossier = await resources.cases().get(code)
@@ -126,8 +141,10 @@ class ActionDossierStatus(Action):
         db = await resources.store()
         async with db.session() as session:
             until = await locked_until(session, sender)
+            code_until = await code_locked_until(session, code)
             left = await failures_left(session, sender)
-        dispatcher.utter_message(text=locked_message(until) if until else FAILED.format(left=left))
+        dispatcher.utter_message(text=locked_message(until) if until else code_locked_message(code_until)
+                                 if code_until else FAILED.format(left=left))
         return reset
 
     @staticmethod

@@ -139,3 +139,27 @@ async def test_follow_a_dossier_and_get_told_when_it_changes(gateway, rasa_serve
     (bye,) = await say(gateway, "hủy theo dõi hồ sơ", sender)
     assert bye["text"].startswith("Đã hủy theo dõi")
     assert app[DB] and app[CASES]
+
+
+async def test_digits_guessed_across_fresh_chats_lock_the_code_itself(gateway, rasa_servers):
+    """Issue 15, item 1: 30 wrong tries from 15 fresh chats (2 each, under the per-chat lock), then
+    the right digits from a 16th chat — the code is locked for everyone, and the lock is audited."""
+    code = "000.00.24.H08-261101-0007"  # failed only here: the lock lasts an hour
+    replies = []
+    for i in range(15):
+        sender = chat()
+        for digits in (f"{2 * i:04d}", f"{2 * i + 1:04d}"):
+            replies.append((await lookup(gateway, sender, code, digits))[0]["text"])
+    assert "chưa khớp" in replies[0] and all("chưa khớp" in r for r in replies[:9])
+    assert "tạm khóa" in replies[9] and "đường dây nóng" in replies[9]  # the 10th failure locks it
+    (right,) = await lookup(gateway, chat(), code, "7777")
+    assert "tạm khóa" in right["text"] and "Ngô" not in right["text"] and "khai tử" not in right["text"].lower()
+    # Another dossier is not affected.
+    (other,) = await lookup(gateway, chat(), CODE, "1111")
+    assert other["text"].startswith(f"Hồ sơ {CODE}")
+    db = Database(rasa_servers["database_url"])
+    async with db.session() as s:
+        outcomes = (await s.scalars(select(DossierLookup.outcome).where(DossierLookup.code == code)
+                                    .order_by(DossierLookup.id))).all()
+    await db.dispose()
+    assert outcomes[:10] == ["failed"] * 10 and set(outcomes[10:]) == {"code_locked"}

@@ -11,6 +11,8 @@ from motcua.store.cases import as_utc
 from motcua.store.models import DossierLookup
 
 MAX_FAILURES = 5
+# Failed verifications of one dossier code or ticket, from any chats, that lock it.
+CODE_MAX_FAILURES = 10
 WINDOW = timedelta(hours=1)
 LOCK = timedelta(hours=1)
 
@@ -22,20 +24,34 @@ async def record_lookup(session: AsyncSession, sender_id: str, code: str, outcom
     await session.flush()
 
 
-async def locked_until(session: AsyncSession, sender_id: str, now: Optional[datetime] = None) -> Optional[datetime]:
-    """When MAX_FAILURES failed verifications fall within WINDOW, lookups stop for LOCK after the last."""
-    now = now or datetime.now(timezone.utc)
+async def _locked_until(session: AsyncSession, where, max_failures: int, now: datetime) -> Optional[datetime]:
+    """When max_failures failed verifications matching `where` fall within WINDOW, lookups stop
+    for LOCK after the last one."""
     failures = [as_utc(t) for t in (await session.scalars(
         select(DossierLookup.created_at)
-        .where(DossierLookup.sender_id == sender_id, DossierLookup.outcome == "failed",
-               DossierLookup.created_at >= now - WINDOW - LOCK)
+        .where(where, DossierLookup.outcome == "failed", DossierLookup.created_at >= now - WINDOW - LOCK)
         .order_by(DossierLookup.created_at)
     )).all()]
     until = None
-    for i in range(MAX_FAILURES - 1, len(failures)):
-        if failures[i] - failures[i - MAX_FAILURES + 1] <= WINDOW:
+    for i in range(max_failures - 1, len(failures)):
+        if failures[i] - failures[i - max_failures + 1] <= WINDOW:
             until = failures[i] + LOCK
     return until if until and until > now else None
+
+
+async def locked_until(session: AsyncSession, sender_id: str, now: Optional[datetime] = None) -> Optional[datetime]:
+    """One chat's lock: MAX_FAILURES failed verifications within WINDOW."""
+    return await _locked_until(session, DossierLookup.sender_id == sender_id, MAX_FAILURES,
+                               now or datetime.now(timezone.utc))
+
+
+async def code_locked_until(session: AsyncSession, code: str, now: Optional[datetime] = None) -> Optional[datetime]:
+    """One dossier code's or ticket's lock, whatever the chats the tries came from:
+    CODE_MAX_FAILURES failed verifications of it within WINDOW (a script opening a new chat every
+    few tries is stopped here). Codes that do not exist are counted the same, so a lock says
+    nothing about whether the code exists."""
+    return await _locked_until(session, DossierLookup.code == code[:64], CODE_MAX_FAILURES,
+                               now or datetime.now(timezone.utc))
 
 
 async def failures_left(session: AsyncSession, sender_id: str, now: Optional[datetime] = None) -> int:

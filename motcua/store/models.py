@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import declarative_base, relationship
 
 Base = declarative_base()
@@ -58,11 +59,14 @@ class DossierLookup(Base):
     """Audit of every dossier lookup: who (chat), which code, what happened. Never the phone."""
 
     __tablename__ = "dossier_lookups"
+    # The per-code lock reads a code's recent failures (migration 0012).
+    __table_args__ = (Index("ix_dossier_lookups_code_created", "code", "created_at"),)
 
     id = Column(Integer, primary_key=True)
     sender_id = Column(String(200), nullable=False)
     code = Column(String(64), nullable=False, default="")
-    outcome = Column(String(16), nullable=False)  # verified, failed, locked, unavailable
+    # verified, ticket_verified, failed, locked (the chat), code_locked (the code or ticket), unavailable
+    outcome = Column(String(16), nullable=False)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
 
 

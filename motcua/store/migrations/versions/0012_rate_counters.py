@@ -1,4 +1,5 @@
-"""Rate counters in the store: a limit that several gateways must agree on is counted here
+"""Rate counters in the store (a limit that several gateways must agree on is counted here), and
+the index the per-code lookup lock reads
 
 Revision ID: 0012
 Revises: 0011
@@ -20,7 +21,9 @@ def upgrade() -> None:
         sa.Column("count", sa.Integer, nullable=False),
         sa.PrimaryKeyConstraint("key", "window"),
     )
+    op.create_index("ix_dossier_lookups_code_created", "dossier_lookups", ["code", "created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_dossier_lookups_code_created", "dossier_lookups")
     op.drop_table("rate_counters")

@@ -127,7 +127,6 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
     app = web.Application(client_max_size=256 * 1024, middlewares=[no_stack_traces])
     app[SETTINGS] = settings or Settings.from_env()
     inbox.setup(app)
-    auth.setup(app)
     env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True)
     env.filters.update(vn_date=vn_date, vn_datetime=vn_datetime)
     env.globals["locality"] = load_catalogue().locality

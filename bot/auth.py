@@ -3,29 +3,28 @@ roles, and a CSRF token that every form POST must carry."""
 from __future__ import annotations
 
 import functools
+import hashlib
 import hmac
-import time
-from collections import defaultdict, deque
 from typing import Awaitable, Callable, Optional
 from urllib.parse import quote, urlsplit
 
 import aiohttp_jinja2
 from aiohttp import web
 
+from bot.remote import client_address, is_https
 from bot.state import DB
+from motcua.store import rate_limits
 from motcua.store.models import Official, WebSession
-from motcua.store.officials import SESSION_HOURS, authenticate, end_session, session_official, start_session
+from motcua.store.officials import (SESSION_HOURS, SignInBusy, authenticate, end_session, session_official,
+                                   start_session)
 
 COOKIE = "motcua_session"
-FAILURES = web.AppKey("login_failures", dict)
-# Failed sign-ins per username: after 5 in 15 minutes, that username waits (per gateway process).
-MAX_FAILURES, FAILURE_WINDOW = 5, 15 * 60
+# Failed sign-ins, counted in the store (every gateway agrees), per username and per client address:
+# 5 for one username, or 20 from one address, within 15–30 minutes lock further tries until they age out.
+MAX_FAILURES, MAX_ADDRESS_FAILURES, FAILURE_WINDOW = 5, 20, 15 * 60
+LOCKED = "Tài khoản tạm khóa đăng nhập do sai nhiều lần. Anh/chị vui lòng thử lại sau 15–30 phút."
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def setup(app: web.Application) -> None:
-    app[FAILURES] = defaultdict(deque)
 
 
 async def signed_in(request: web.Request) -> Optional[tuple[WebSession, Official]]:
@@ -80,30 +79,42 @@ async def login_page(request: web.Request) -> dict:
     return {"next": _safe_next(request.query.get("next", "/officials/")), "error": None}
 
 
+def _failure_keys(username: str, address: str) -> tuple[str, str]:
+    # A hash, not the typed text: any string may be typed as a username.
+    typed = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:24]
+    return f"login-user:{typed}", f"login-address:{address}"
+
+
 async def login(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     username, password = str(form.get("username", ""))[:64], str(form.get("password", ""))[:256]
     target = _safe_next(str(form.get("next", "/officials/")))
-    failures = request.app[FAILURES][username.strip().lower()]
-    now = time.monotonic()
-    while failures and now - failures[0] > FAILURE_WINDOW:
-        failures.popleft()
+    user_key, address_key = _failure_keys(username, client_address(request))
+
+    def page(error: str, status: int) -> web.Response:
+        return aiohttp_jinja2.render_template("login.html", request, {"next": target, "error": error}, status=status)
+
     official = None
-    if len(failures) < MAX_FAILURES:
-        async with request.app[DB].session() as session, session.begin():
+    async with request.app[DB].session() as session, session.begin():
+        # While a lock holds, nothing is checked and nothing counted: failing on cannot extend it.
+        if (await rate_limits.recent(session, user_key, FAILURE_WINDOW) >= MAX_FAILURES
+                or await rate_limits.recent(session, address_key, FAILURE_WINDOW) >= MAX_ADDRESS_FAILURES):
+            return page(LOCKED, 401)
+        try:
             official = await authenticate(session, username, password)
-            if official is not None:
-                token, _ = await start_session(session, official)
+        except SignInBusy:
+            return page("Hệ thống đang bận, anh/chị vui lòng đăng nhập lại sau ít giây.", 503)
+        if official is None:
+            await rate_limits.add(session, user_key, FAILURE_WINDOW)
+            await rate_limits.add(session, address_key, FAILURE_WINDOW)
+        else:
+            token, _ = await start_session(session, official)
+            await rate_limits.reset(session, user_key, FAILURE_WINDOW)
     if official is None:
-        failures.append(now)
-        error = ("Tài khoản tạm khóa 15 phút do đăng nhập sai nhiều lần." if len(failures) > MAX_FAILURES
-                 else "Tên đăng nhập hoặc mật khẩu không đúng.")
-        return aiohttp_jinja2.render_template("login.html", request, {"next": target, "error": error},
-                                              status=401)
-    failures.clear()
+        return page("Tên đăng nhập hoặc mật khẩu không đúng.", 401)
     response = web.HTTPFound(target)
     response.set_cookie(COOKIE, token, max_age=SESSION_HOURS * 3600, httponly=True, samesite="Lax",
-                        secure=request.secure or request.headers.get("X-Forwarded-Proto") == "https",
+                        secure=is_https(request),
                         path="/")
     raise response
 

@@ -254,3 +254,75 @@ async def test_handoffs_follow_the_agency_rule_and_show_only_the_open_conversati
         page = await (await dashboard.get(f"/officials/handoffs/{open_one}")).text()
         assert "cho tôi gặp cán bộ" in page and "000.00.24.H08-261101-0001" not in page
         assert (await dashboard.get(f"/officials/handoffs/{ended}")).status == 404
+
+
+async def failures_recorded(client, key_prefix: str) -> int:
+    from motcua.store.models import RateCounter
+
+    async with client.app[DB].session() as s:
+        rows = (await s.scalars(select(RateCounter).where(RateCounter.key.like(f"{key_prefix}%")))).all()
+    return sum(r.count for r in rows)
+
+
+async def test_a_lock_is_not_extended_by_failures_made_while_it_holds(dashboard):
+    """Issue 15, item 4: the lock lives in the store (every gateway agrees); tries during the lock
+    are neither checked nor counted, so an attacker cannot keep an account locked longer."""
+    for _ in range(5):
+        await dashboard.post("/officials/login", data={"username": "giamsat", "password": "sai"})
+    assert await failures_recorded(dashboard, "login-user:") == 5
+    for _ in range(10):
+        locked = await dashboard.post("/officials/login", data={"username": "giamsat", "password": "sai"})
+        assert locked.status == 401 and "tạm khóa" in await locked.text()
+    assert await failures_recorded(dashboard, "login-user:") == 5  # not 15: the lock ends on time
+    from motcua.store.models import RateCounter
+
+    async with dashboard.app[DB].session() as s:
+        keys = (await s.scalars(select(RateCounter.key))).all()
+    assert keys and not any("giamsat" in k for k in keys)  # typed usernames are stored hashed
+
+
+async def test_one_address_failing_on_many_usernames_is_locked_and_others_are_not(db_url, tmp_path):
+    app = create_app(Settings(database_url=db_url, case_database_url=f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
+                              dossier_watch_seconds=0, escalation_check_seconds=0, trusted_proxies=("127.0.0.1",)))
+    client = TestClient(TestServer(app))
+    await client.start_server()
+    try:
+        async with app[DB].session() as s, s.begin():
+            await create_official(s, "canbo", PASSWORD, role="official", agency="phong_kinh_te")
+        attacker = {"X-Forwarded-For": "203.0.113.9"}
+        for i in range(20):  # 20 typed usernames, 1 try each: no username reaches its own limit
+            await client.post("/officials/login", data={"username": f"user{i}", "password": "x"}, headers=attacker)
+        refused = await client.post("/officials/login", data={"username": "canbo", "password": PASSWORD},
+                                    headers=attacker, allow_redirects=False)
+        assert refused.status == 401 and "tạm khóa" in await refused.text()
+        # The official at another address signs in, even with the same username.
+        ok = await client.post("/officials/login", data={"username": "canbo", "password": PASSWORD},
+                               headers={"X-Forwarded-For": "198.51.100.7"}, allow_redirects=False)
+        assert ok.status == 302
+    finally:
+        await client.close()
+
+
+async def test_password_checks_run_off_the_event_loop(dashboard, monkeypatch):
+    """scrypt costs tens of milliseconds: it runs in a thread, so chats and webhooks are not stalled."""
+    import threading
+
+    from motcua.store import officials
+
+    seen = []
+    real = officials.verify_password
+
+    def spy(password, stored):
+        seen.append(threading.current_thread().name)
+        return real(password, stored)
+
+    monkeypatch.setattr(officials, "verify_password", spy)
+    await dashboard.post("/officials/login", data={"username": "giamsat", "password": "sai"})
+    await dashboard.post("/officials/login", data={"username": "khong-co-ai", "password": "sai"})
+    assert len(seen) == 2 and all(name.startswith("scrypt") for name in seen)
+
+
+async def test_the_session_cookie_is_secure_only_behind_a_trusted_https_proxy(dashboard):
+    forged = await dashboard.post("/officials/login", data={"username": "giamsat", "password": PASSWORD},
+                                  headers={"X-Forwarded-Proto": "https"}, allow_redirects=False)
+    assert forged.status == 302 and not forged.cookies["motcua_session"]["secure"]

@@ -8,6 +8,7 @@ from pathlib import Path
 from aiohttp import web
 
 from bot import messages
+from bot.remote import client_address
 from bot.gateway import converse
 from bot.state import DB, SETTINGS
 from motcua.store import rate_limits
@@ -24,17 +25,6 @@ def _error(status: int, text: str) -> web.Response:
 
 async def page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "webchat.html", headers={"Cache-Control": "no-cache"})
-
-
-def client_address(request: web.Request) -> str:
-    """The client: the last address our own proxy added to X-Forwarded-For, else the peer (a header
-    sent by anyone else is not believed)."""
-    peer = request.remote or ""
-    if peer in request.app[SETTINGS].trusted_proxies:
-        forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()]
-        if forwarded:
-            return forwarded[-1]
-    return peer
 
 
 async def post_message(request: web.Request) -> web.Response:

@@ -1,9 +1,11 @@
 """Dashboard accounts: scrypt password hashes, roles, and server-side sessions."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 
@@ -60,12 +62,32 @@ async def ensure_admin(session: AsyncSession, password: str) -> bool:
 _DUMMY_HASH = hash_password(secrets.token_hex(8))
 
 
+# scrypt costs tens of milliseconds of CPU: it runs in these threads (hashlib releases the GIL),
+# never on the event loop that serves every chat and webhook; at most HASH_QUEUE checks wait.
+HASH_THREADS, HASH_QUEUE = 2, 16
+_hash_pool = ThreadPoolExecutor(max_workers=HASH_THREADS, thread_name_prefix="scrypt")
+_hash_slots: dict[int, asyncio.Semaphore] = {}
+
+
+class SignInBusy(Exception):
+    """Too many password checks are waiting: the caller asks to try again in a moment."""
+
+
+async def _verify_off_loop(password: str, stored: str) -> bool:
+    loop = asyncio.get_running_loop()
+    slots = _hash_slots.setdefault(id(loop), asyncio.Semaphore(HASH_QUEUE))
+    if slots.locked():
+        raise SignInBusy()
+    async with slots:
+        return await loop.run_in_executor(_hash_pool, verify_password, password, stored)
+
+
 async def authenticate(session: AsyncSession, username: str, password: str) -> Optional[Official]:
     official = await session.scalar(select(Official).where(Official.username == username.strip().lower()))
     if official is None or not official.active:
-        verify_password(password, _DUMMY_HASH)
+        await _verify_off_loop(password, _DUMMY_HASH)  # the same time whether the account exists or not
         return None
-    return official if verify_password(password, official.password_hash) else None
+    return official if await _verify_off_loop(password, official.password_hash) else None
 
 
 def _token_hash(token: str) -> str:

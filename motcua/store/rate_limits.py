@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from typing import Optional
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from motcua.store.models import RateCounter
@@ -18,10 +18,33 @@ async def allow(session: AsyncSession, key: str, limit: int, window_seconds: int
                 now: Optional[float] = None) -> bool:
     """Counts one request for `key` in the current window; False once more than `limit` came in it.
     The count is one atomic upsert, so gateways racing on the same key never both slip through."""
-    window = int((now if now is not None else time.time()) // window_seconds)
+    window = window_of(window_seconds, now)
     await increment(session, RateCounter.__table__, {"key": key[:200], "window": window}, "count")
     count = await session.scalar(select(RateCounter.count).where(RateCounter.key == key[:200],
                                                                  RateCounter.window == window))
     if window % KEEP_WINDOWS == 0 and count == 1:  # the first request of every fifth window tidies up
         await session.execute(delete(RateCounter).where(RateCounter.window < window - KEEP_WINDOWS))
     return count <= limit
+
+
+def window_of(window_seconds: int, now: Optional[float] = None) -> int:
+    return int((now if now is not None else time.time()) // window_seconds)
+
+
+async def recent(session: AsyncSession, key: str, window_seconds: int, now: Optional[float] = None) -> int:
+    """How many were counted for `key` in this window and the one before (without counting one
+    more): a burst across a window's edge still adds up."""
+    window = window_of(window_seconds, now)
+    return await session.scalar(select(func.coalesce(func.sum(RateCounter.count), 0)).where(
+        RateCounter.key == key[:200], RateCounter.window.in_([window - 1, window]))) or 0
+
+
+async def add(session: AsyncSession, key: str, window_seconds: int, now: Optional[float] = None) -> None:
+    await increment(session, RateCounter.__table__, {"key": key[:200], "window": window_of(window_seconds, now)},
+                    "count")
+
+
+async def reset(session: AsyncSession, key: str, window_seconds: int, now: Optional[float] = None) -> None:
+    window = window_of(window_seconds, now)
+    await session.execute(delete(RateCounter).where(RateCounter.key == key[:200],
+                                                    RateCounter.window.in_([window - 1, window])))

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from bot.state import DB, SETTINGS
 from motcua.cases_import import normalize_phone
 from motcua.catalogue import Locality, load_catalogue
+from motcua.logs import mask_personal_data
 from motcua.store.cases import as_utc
 from motcua.store.complaints import OPEN_STATUSES, STATUS_LABELS, file_complaint, route
 from motcua.store.models import Complaint
@@ -82,8 +83,31 @@ async def services(request: web.Request) -> web.Response:
 
 # --- reading requests ------------------------------------------------------------------------
 
-def _public(locality: Locality, c: Complaint) -> dict[str, Any]:
-    """One complaint as a GeoReport service request: only what may be published."""
+# What a citizen would expect to be public: no phone, CCCD, e-mail or names inside the text, no
+# free-text place, and a location only to about 100 m (3 decimals). A key of OPEN311_API_KEYS (the
+# province's own systems) unlocks the text as written, the place and the exact coordinates.
+PUBLIC_DECIMALS = 3
+MAX_PUBLIC_PAGE_SIZE = 100
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+# A name after a form of address: "anh Nguyễn Văn A", "bà Trương Thị Bích", "cán bộ Lê Văn C".
+_NAMED = re.compile(r"\b((?:[Aa]nh|[Cc]hị|[Ôô]ng|[Bb]à|[Cc]ô|[Cc]hú|[Bb]ác|[Ee]m|[Cc]háu|[Cc]án bộ|[Đđ]ồng chí)\s+)"
+                    r"([A-ZĐÀ-Ỹ][^\s,.;:!?]*(?:\s+[A-ZĐÀ-Ỹ][^\s,.;:!?]*){0,3})")
+HIDDEN = "[đã ẩn]"
+
+
+def public_text(text: str, filer_name: str = "") -> str:
+    """The complaint's text as it may be published: personal data replaced by "[đã ẩn]"."""
+    text = _EMAIL.sub(HIDDEN, text)
+    text = mask_personal_data(text, keep=0)
+    text = re.sub(r"\*{6,}", HIDDEN, text)
+    for part in filter(None, [filer_name.strip(), *filer_name.split()[-1:]]):
+        if len(part) > 1:
+            text = re.sub(rf"\b{re.escape(part)}\b", HIDDEN, text)
+    return _NAMED.sub(lambda m: m.group(1) + HIDDEN, text)
+
+
+def _public(locality: Locality, c: Complaint, full: bool = False) -> dict[str, Any]:
+    """One complaint as a GeoReport service request: only what may be published (all with a key)."""
     categories = {x["id"]: x for x in locality.complaint_categories}
     agencies = {a["id"]: a["name"] for a in locality.agencies}
     item = {
@@ -92,20 +116,26 @@ def _public(locality: Locality, c: Complaint) -> dict[str, Any]:
         "status_notes": STATUS_LABELS.get(c.status, c.status),
         "service_name": categories.get(c.category, {}).get("name", c.category),
         "service_code": c.category,
-        "description": c.content,
+        "description": c.content if full else public_text(c.content, c.name),
         "agency_responsible": agencies.get(c.agency, c.agency),
         "service_notice": None,
         "requested_datetime": _when(c.created_at),
         "updated_datetime": _when(c.updated_at),
         "expected_datetime": _when(c.deadline_at),
-        "address": c.place or None,
+        "address": (c.place or None) if full else None,
         "address_id": None,
         "zipcode": None,
         "media_url": None,
     }
     if c.latitude is not None and c.longitude is not None:
-        item["lat"], item["long"] = c.latitude, c.longitude
+        item["lat"], item["long"] = ((c.latitude, c.longitude) if full else
+                                     (round(c.latitude, PUBLIC_DECIMALS), round(c.longitude, PUBLIC_DECIMALS)))
     return item
+
+
+def _has_key(request: web.Request) -> bool:
+    given = request.headers.get("X-API-Key") or request.query.get("api_key", "")
+    return _key_matches(given, request.app[SETTINGS].open311_api_keys)
 
 
 def _listed(request: web.Request, name: str) -> list[str]:
@@ -137,10 +167,11 @@ def _bounded_int(request: web.Request, name: str, default: int, top: int) -> int
     return int(raw)
 
 
-def _query(request: web.Request, locality: Locality):
+def _query(request: web.Request, locality: Locality, full: bool):
     """The SELECT for GET requests.json's filters; BadRequest for a value we cannot honour."""
     query = select(Complaint).order_by(Complaint.created_at.desc(), Complaint.id.desc())
-    size = _bounded_int(request, "page_size", MAX_PAGE_SIZE, MAX_PAGE_SIZE)
+    top = MAX_PAGE_SIZE if full else MAX_PUBLIC_PAGE_SIZE
+    size = _bounded_int(request, "page_size", top, top)
     page = _bounded_int(request, "page", 1, 100_000)
     ids = _listed(request, "service_request_id")
     if ids:  # the spec: with ids given, every other filter is ignored
@@ -172,14 +203,14 @@ def _query(request: web.Request, locality: Locality):
 
 
 async def list_requests(request: web.Request) -> web.Response:
-    locality = _locality()
+    locality, full = _locality(), _has_key(request)
     try:
-        query = _query(request, locality)
+        query = _query(request, locality, full)
     except BadRequest as e:
         return _errors(400, str(e))
     async with request.app[DB].session() as session:
         rows = (await session.scalars(query)).all()
-    return _json([_public(locality, c) for c in rows])
+    return _json([_public(locality, c, full) for c in rows])
 
 
 async def get_request(request: web.Request) -> web.Response:
@@ -190,7 +221,7 @@ async def get_request(request: web.Request) -> web.Response:
             found = await session.scalar(select(Complaint).where(Complaint.ticket == ticket))
     if found is None:
         return _errors(404, "Không tìm thấy phản ánh với mã này.")
-    return _json([_public(_locality(), found)])
+    return _json([_public(_locality(), found, _has_key(request))])
 
 
 # --- filing a request ------------------------------------------------------------------------

@@ -14,12 +14,13 @@ _PERSONAL_NUMBER = re.compile(r"(?<![\d])\+?\(?\d(?:[\s.\-()]{0,2}\d){7,13}(?!\d
 _CODES = re.compile(r"[A-Z0-9][A-Z0-9.]*-\d{6}-\d{3,6}|\b(?:PA|LH)-\d{4}-\d{6}\b", re.IGNORECASE)
 
 
-def mask_personal_data(text: str) -> str:
+def mask_personal_data(text: str, keep: int = 2) -> str:
+    """Phone and CCCD numbers masked but for their last `keep` digits (0 for what is published)."""
     def _mask(match: re.Match) -> str:
         digits = re.sub(r"\D", "", match.group(0))
         if not 9 <= len(digits) <= 12:
             return match.group(0)
-        return "*" * (len(digits) - 2) + digits[-2:]
+        return "*" * (len(digits) - keep) + digits[len(digits) - keep:]
 
     out, last = [], 0
     for code in _CODES.finditer(text):

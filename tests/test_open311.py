@@ -109,8 +109,8 @@ async def test_filed_request_is_listed_and_readable_without_personal_data(api):
     assert by_id["service_code"] == "ha_tang_giao_thong" and by_id["service_name"] == "Hạ tầng – giao thông"
     assert by_id["agency_responsible"] == "Phòng Kinh tế xã Hoài Ân"
     assert by_id["description"] == form()["description"]
-    assert by_id["address"] == "Cầu tràn thôn Gia Đẳng, xã Ân Tường"
-    assert (by_id["lat"], by_id["long"]) == (14.3541, 108.9822)
+    # Published: no free-text place, a location to about 100 m; a key unlocks both (below).
+    assert by_id["address"] is None and (by_id["lat"], by_id["long"]) == (14.354, 108.982)
     requested = datetime.fromisoformat(by_id["requested_datetime"])
     expected = datetime.fromisoformat(by_id["expected_datetime"])
     assert by_id["requested_datetime"].endswith("+07:00") and by_id["expected_datetime"].endswith("+07:00")
@@ -230,3 +230,30 @@ async def test_control_characters_and_undecodable_bodies(api):
                           headers={"Content-Type": "application/x-www-form-urlencoded"})
     assert resp.status == 400
     assert_error(await resp.json(), 400)
+
+
+async def test_personal_data_inside_the_text_is_not_published(api):
+    """Issue 15, item 2: phone, CCCD, e-mail and names written in the text are masked for everyone
+    without a key; the province's systems (OPEN311_API_KEYS) get the text, place and exact location."""
+    text = ("Tôi là Trương Thị Bích, sđt 0905-111-222, CCCD 052190001234, email bich.truong@example.com. "
+            "Anh Nguyễn Văn Hùng ở thôn 3 đổ rác ra suối Kim Sơn, bốc mùi cả xóm.")
+    ticket = await file(api, description=text)
+    for item in [(await get(api, f"requests/{ticket}.json"))[0],
+                 next(i for i in await get(api, "requests.json") if i["service_request_id"] == ticket)]:
+        published = item["description"]
+        for secret in ("Trương Thị Bích", "0905", "111-222", "052190001234", "bich.truong", "Nguyễn Văn Hùng"):
+            assert secret not in published, published
+        assert "đổ rác ra suối Kim Sơn" in published and "[đã ẩn]" in published
+        assert item["address"] is None and (item["lat"], item["long"]) == (14.354, 108.982)
+    resp = await api.get(f"{BASE}/requests/{ticket}.json", headers={"X-API-Key": KEY})
+    (full,) = await resp.json()
+    assert full["description"] == text and full["address"] == "Cầu tràn thôn Gia Đẳng, xã Ân Tường"
+    assert (full["lat"], full["long"]) == (14.3541, 108.9822)
+    wrong = await api.get(f"{BASE}/requests/{ticket}.json", headers={"X-API-Key": KEY + "x"})
+    assert (await wrong.json())[0]["description"] != text
+
+
+async def test_the_public_list_is_paged_by_100_at_most(api):
+    assert_error(await get(api, "requests.json", 400, page_size="101"), 400)
+    resp = await api.get(f"{BASE}/requests.json", params={"page_size": "1000"}, headers={"X-API-Key": KEY})
+    assert resp.status == 200

@@ -108,7 +108,7 @@ TEST_DOSSIERS_CSV = """code,procedure_id,applicant_name,phone,received_at,due_at
 000.00.24.H08-261101-0004,khai_sinh,Phạm Thị Dung,0905004444,2026-11-01,2026-11-02,done,UBND xã Hoài Ân,
 000.00.24.H08-261101-0005,chuyen_nhuong_dat,Võ Văn Em,0905005555,2026-11-01,2099-12-31,payment_required,Chi cục Thuế,Nộp thuế thu nhập cá nhân theo thông báo
 000.00.24.H08-261101-0006,ket_hon,Đặng Văn Phúc,0905006666,2026-11-01,2099-12-31,processing,UBND xã Hoài Ân,
-000.00.24.H08-261101-0007,khai_tu,Ngô Văn Giang,0905007777,2026-11-01,2099-12-31,processing,UBND xã Hoài Ân,
+000.00.24.H08-261101-0107,khai_tu,Ngô Văn Giang,0905007777,2026-11-01,2099-12-31,processing,UBND xã Hoài Ân,
 """
 
 

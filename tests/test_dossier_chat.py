@@ -144,7 +144,7 @@ async def test_follow_a_dossier_and_get_told_when_it_changes(gateway, rasa_serve
 async def test_digits_guessed_across_fresh_chats_lock_the_code_itself(gateway, rasa_servers):
     """Issue 15, item 1: 30 wrong tries from 15 fresh chats (2 each, under the per-chat lock), then
     the right digits from a 16th chat — the code is locked for everyone, and the lock is audited."""
-    code = "000.00.24.H08-261101-0007"  # failed only here: the lock lasts an hour
+    code = "000.00.24.H08-261101-0107"  # failed only here: the lock lasts an hour
     replies = []
     for i in range(15):
         sender = chat()

@@ -18,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import aiohttp
@@ -59,12 +60,13 @@ async def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 600) -> 
 
 async def play(base: str, chats: int, turns: int) -> dict:
     latencies: list[float] = []
+    senders = [str(uuid.uuid4()) for _ in range(chats)]  # the web chat takes random UUIDs only
 
     async def chat(i: int, http: aiohttp.ClientSession) -> None:
         for k in range(turns // chats):
             t0 = time.perf_counter()
             async with http.post(f"{base}/webchat/messages",
-                                 json={"sender": f"bench-{chats}-{i}", "message": TURNS[k % len(TURNS)]}) as r:
+                                 json={"sender": senders[i], "message": TURNS[k % len(TURNS)]}) as r:
                 assert r.status == 200 and await r.json()
             latencies.append(time.perf_counter() - t0)
 

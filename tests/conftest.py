@@ -177,9 +177,26 @@ async def gateway(rasa_servers):
         await client.close()
 
 
+def web_id(name: str) -> str:
+    """The web chat's sender id for a test's readable chat name: a UUID, as the page makes (the
+    same name, the same id, so a test can look its chat up in the store as "web:" + web_id(name))."""
+    try:
+        return str(uuid.UUID(name))
+    except ValueError:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"motcua-test:{name}"))
+
+
+async def updates(client: TestClient, sender: str, after=None) -> dict:
+    """What the page's poll gets: the chat named in the X-Webchat-Sender header, never in the URL."""
+    params = {} if after is None else {"after": str(after)}
+    resp = await client.get("/webchat/updates", params=params, headers={"X-Webchat-Sender": web_id(sender)})
+    assert resp.status == 200, await resp.text()
+    return await resp.json()
+
+
 async def say(client: TestClient, text: str, sender: str = "tester") -> list[dict]:
     """One web chat turn: the replies as the page receives them."""
-    resp = await client.post("/webchat/messages", json={"sender": sender, "message": text})
+    resp = await client.post("/webchat/messages", json={"sender": web_id(sender), "message": text})
     assert resp.status == 200, await resp.text()
     return await resp.json()
 

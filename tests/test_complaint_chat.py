@@ -3,7 +3,7 @@ import uuid
 
 from sqlalchemy import select
 
-from conftest import say
+from conftest import say, web_id
 from motcua.store import Database
 from motcua.store.models import Complaint, DossierLookup
 
@@ -37,7 +37,7 @@ async def test_file_a_complaint_and_ask_its_status(gateway, rasa_servers):
     async with db.session() as s:
         stored = await s.scalar(select(Complaint).where(Complaint.ticket == ticket))
     await db.dispose()
-    assert stored.sender_id == f"web:{sender}" and stored.category == "ha_tang_giao_thong"
+    assert stored.sender_id == f"web:{web_id(sender)}" and stored.category == "ha_tang_giao_thong"
     assert stored.name == "Nguyễn Văn An" and stored.phone == "0905123456"
 
     (status,) = await say(gateway, f"phản ánh {ticket} đến đâu rồi", sender)
@@ -82,7 +82,7 @@ async def test_another_chat_sees_the_complaint_after_the_phone_digits(gateway, r
     assert shown.startswith(f"Phản ánh {ticket}") and "Đã tiếp nhận" in shown and "Phòng Kinh tế" in shown
     db = Database(rasa_servers["database_url"])
     async with db.session() as s:
-        audit = (await s.scalars(select(DossierLookup.outcome).where(DossierLookup.sender_id == f"web:{other}"))).all()
+        audit = (await s.scalars(select(DossierLookup.outcome).where(DossierLookup.sender_id == f"web:{web_id(other)}"))).all()
     await db.dispose()
     assert list(audit) == ["ticket_verified"]
 

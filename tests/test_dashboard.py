@@ -8,6 +8,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select, update
 
 from bot import escalation
+from conftest import updates, web_id
 from bot.app import create_app
 from bot.state import DB
 from motcua.catalogue import load_catalogue
@@ -130,7 +131,7 @@ async def test_actions_need_the_csrf_token(dashboard):
 
 
 async def test_assign_reply_resolve_reopen_reach_the_citizen_and_are_audited(dashboard):
-    ticket = await file(dashboard, sender="web:citizen7")
+    ticket = await file(dashboard, sender=f"web:{web_id('citizen7')}")
     csrf = await login(dashboard, "kinhte1")
     async with dashboard.app[DB].session() as s:
         me = await s.scalar(select(Official).where(Official.username == "kinhte1"))
@@ -142,7 +143,7 @@ async def test_assign_reply_resolve_reopen_reach_the_citizen_and_are_audited(das
     async with dashboard.app[DB].session() as s:
         c = await by_ticket(s, ticket)
         events = await events_of(s, c.id)
-        pushed = await pushed_messages(s, "web", "citizen7", 0)
+        pushed = await pushed_messages(s, "web", web_id("citizen7"), 0)
     assert c.status == "reopened" and c.assigned_to == me.id
     assert [e.action for e in events] == ["filed", "assigned", "replied", "resolved", "reopened"]
     assert all("kinhte1" in e.actor for e in events[1:])
@@ -151,8 +152,8 @@ async def test_assign_reply_resolve_reopen_reach_the_citizen_and_are_audited(das
     assert "Đã dặm vá mặt đường." in texts[2] and "hài lòng" in texts[2]
     assert "Công dân báo còn lún." in texts[3]
     # The web chat page collects them.
-    updates = await (await dashboard.get("/webchat/updates", params={"sender": "citizen7", "after": "0"})).json()
-    assert [m["text"] for m in updates["messages"]] == texts
+    got = await updates(dashboard, "citizen7", 0)
+    assert [m["text"] for m in got["messages"]] == texts
     page = await (await dashboard.get(f"/officials/complaints/{ticket}")).text()
     assert "Lịch sử xử lý" in page and "Đã dặm vá mặt đường." in page
 

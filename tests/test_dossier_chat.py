@@ -4,7 +4,7 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from conftest import say
+from conftest import say, updates, web_id
 from motcua.store import Database
 from motcua.store.models import DossierLookup
 
@@ -80,7 +80,7 @@ async def test_five_failures_lock_the_chat_but_not_others(gateway, rasa_servers)
     assert other["text"].startswith(f"Hồ sơ {CODE}")
     db = Database(rasa_servers["database_url"])
     async with db.session() as s:
-        outcomes = (await s.scalars(select(DossierLookup.outcome).where(DossierLookup.sender_id == f"web:{sender}")
+        outcomes = (await s.scalars(select(DossierLookup.outcome).where(DossierLookup.sender_id == f"web:{web_id(sender)}")
                                     .order_by(DossierLookup.id))).all()
     await db.dispose()
     assert outcomes == ["failed"] * 5 + ["locked"]
@@ -109,7 +109,7 @@ async def test_follow_a_dossier_and_get_told_when_it_changes(gateway, rasa_serve
     (ok,) = await say(gateway, shown["buttons"][0]["payload"], sender)
     assert ok["text"].startswith("Đã đăng ký")
 
-    start = await (await gateway.get("/webchat/updates", params={"sender": sender})).json()
+    start = await updates(gateway, sender)
     app = gateway.server.app
     assert await check_once(app) == 0  # nothing changed yet
     # The one-stop system's next export says the dossier is done.
@@ -120,20 +120,20 @@ async def test_follow_a_dossier_and_get_told_when_it_changes(gateway, rasa_serve
     await import_csv(csv, rasa_servers["case_database_url"])
     assert await check_once(app) == 1
     assert await check_once(app) == 0  # told once, not at every pass
-    updates = await (await gateway.get("/webchat/updates", params={"sender": sender, "after": start["last"]})).json()
-    (note,) = updates["messages"]
+    got = await updates(gateway, sender, start["last"])
+    (note,) = got["messages"]
     assert "vừa có cập nhật" in note["text"] and "Kết quả đã có" in note["text"]
     # Returned: the citizen is asked to rate how it was handled, with one tap per level.
     csv.write_text(csv.read_text(encoding="utf-8").replace(",done,", ",returned,"), encoding="utf-8")
     await import_csv(csv, rasa_servers["case_database_url"])
     assert await check_once(app) == 1
-    updates = await (await gateway.get("/webchat/updates", params={"sender": sender, "after": updates["last"]})).json()
-    (rate,) = updates["messages"]
+    got = await updates(gateway, sender, got["last"])
+    (rate,) = got["messages"]
     assert "hài lòng" in rate["text"]
     assert [b["title"] for b in rate["buttons"]] == ["Rất hài lòng", "Hài lòng", "Không hài lòng"]
     assert FOLLOWED in rate["buttons"][0]["payload"]
     # Another chat sees nothing of it.
-    other = await (await gateway.get("/webchat/updates", params={"sender": chat(), "after": 0})).json()
+    other = await updates(gateway, chat(), 0)
     assert other["messages"] == []
 
     (bye,) = await say(gateway, "hủy theo dõi hồ sơ", sender)

@@ -8,7 +8,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions import formal, resources
-from conftest import say
+from conftest import say, web_id
 from motcua.catalogue import Locality, load_catalogue
 from motcua.store import Database
 from motcua.store.models import Complaint, FormalGuidance
@@ -23,8 +23,8 @@ async def stored(rasa_servers, sender: str) -> tuple[list[Complaint], list[str]]
     db = Database(rasa_servers["database_url"])
     try:
         async with db.session() as s:
-            complaints = list((await s.scalars(select(Complaint).where(Complaint.sender_id == f"web:{sender}"))).all())
-            kinds = list((await s.scalars(select(FormalGuidance.kind).where(FormalGuidance.sender_id == f"web:{sender}")
+            complaints = list((await s.scalars(select(Complaint).where(Complaint.sender_id == f"web:{web_id(sender)}"))).all())
+            kinds = list((await s.scalars(select(FormalGuidance.kind).where(FormalGuidance.sender_id == f"web:{web_id(sender)}")
                                           .order_by(FormalGuidance.id))).all())
     finally:
         await db.dispose()

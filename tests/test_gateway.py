@@ -5,9 +5,12 @@ from sqlalchemy import select
 
 from bot import messages
 from bot.app import create_app
-from conftest import free_port, make_settings
+from conftest import free_port, make_settings, web_id
 from motcua.store import Database
 from motcua.store.models import Message
+
+
+C1 = web_id("c1")
 
 
 @pytest.fixture
@@ -27,7 +30,7 @@ async def test_healthz_names_rasa_when_it_is_down(offline_gateway):
 
 
 async def test_rasa_down_gives_a_polite_busy_reply_and_keeps_the_message(offline_gateway, sqlite_url):
-    resp = await offline_gateway.post("/webchat/messages", json={"sender": "c1", "message": "xin chào"})
+    resp = await offline_gateway.post("/webchat/messages", json={"sender": C1, "message": "xin chào"})
     assert resp.status == 200
     assert await resp.json() == [{"text": messages.BUSY}]
     db = Database(sqlite_url)
@@ -39,20 +42,20 @@ async def test_rasa_down_gives_a_polite_busy_reply_and_keeps_the_message(offline
 
 @pytest.mark.parametrize("text", ["", "   ", "\x00\x01\x1b", "\u200b\u200b"])
 async def test_empty_messages_get_asked_for_content(offline_gateway, text):
-    resp = await offline_gateway.post("/webchat/messages", json={"sender": "c1", "message": text})
+    resp = await offline_gateway.post("/webchat/messages", json={"sender": C1, "message": text})
     assert await resp.json() == [{"text": messages.EMPTY_MESSAGE}]
 
 
 async def test_a_10000_character_message_gets_a_clear_reply(offline_gateway):
     # 10,000 Vietnamese characters are a body over the web chat's limit: refused before being read.
-    resp = await offline_gateway.post("/webchat/messages", json={"sender": "c1", "message": "hồ sơ " * 1700})
+    resp = await offline_gateway.post("/webchat/messages", json={"sender": C1, "message": "hồ sơ " * 1700})
     assert resp.status == 413
     (reply,) = await resp.json()
     assert "dài quá 2000 ký tự" in reply["text"]
 
 
 async def test_a_long_message_within_the_body_limit_is_stored_only_up_to_the_limit(offline_gateway, sqlite_url):
-    resp = await offline_gateway.post("/webchat/messages", json={"sender": "c2", "message": "a" * 10_000})
+    resp = await offline_gateway.post("/webchat/messages", json={"sender": web_id("c2"), "message": "a" * 10_000})
     assert resp.status == 200
     (reply,) = await resp.json()
     assert "dài quá 2000 ký tự" in reply["text"]
@@ -63,14 +66,20 @@ async def test_a_long_message_within_the_body_limit_is_stored_only_up_to_the_lim
     assert [len(t) for t in stored] == [2001]  # 2,000 characters and "…"
 
 
+NO_MESSAGE = b'{"sender": "' + C1.encode() + b'"}'
+
+
 @pytest.mark.parametrize(
     "body",
-    [b"not json", b"[1, 2]", b'{"sender": "c1"}', b'{"sender": "../../etc", "message": "x"}',
-     b'{"sender": 5, "message": "x"}', b'{"sender": "c1", "message": {"a": 1}}'],
+    [b"not json", b"[1, 2]", NO_MESSAGE, b'{"sender": "../../etc", "message": "x"}',
+     b'{"sender": 5, "message": "x"}', b'{"sender": "' + C1.encode() + b'", "message": {"a": 1}}',
+     # Issue 15, item 6: the sender id is a random UUID and nothing else.
+     b'{"sender": "c1", "message": "x"}', b'{"sender": "admin", "message": "x"}',
+     b'{"sender": "web:' + C1.encode() + b'", "message": "x"}', b'{"sender": "' + C1.encode() + b'x", "message": "x"}'],
 )
 async def test_malformed_requests_get_400_in_vietnamese(offline_gateway, body):
     resp = await offline_gateway.post("/webchat/messages", data=body, headers={"Content-Type": "application/json"})
-    if body == b'{"sender": "c1"}':  # no message at all is treated as an empty one
+    if body == NO_MESSAGE:  # no message at all is treated as an empty one
         assert resp.status == 200 and await resp.json() == [{"text": messages.EMPTY_MESSAGE}]
         return
     assert resp.status == 400
@@ -87,7 +96,7 @@ async def test_the_chat_page_is_served_in_vietnamese(offline_gateway):
 
 @pytest.mark.parametrize("text", ["😀😀😀", "???!!!", "👍"])
 async def test_emoji_only_messages_are_asked_for_words(offline_gateway, text):
-    resp = await offline_gateway.post("/webchat/messages", json={"sender": "c1", "message": text})
+    resp = await offline_gateway.post("/webchat/messages", json={"sender": C1, "message": text})
     assert await resp.json() == [{"text": messages.NO_WORDS}]
 
 
@@ -102,3 +111,20 @@ def test_phone_and_cccd_numbers_are_masked_in_logs():
     record = logging.LogRecord("t", logging.INFO, __file__, 1, "sdt %s", ("0905123456",), None)
     PersonalDataFilter().filter(record)
     assert record.getMessage() == "sdt ********56"
+
+
+@pytest.mark.parametrize("query, header", [
+    ({"after": "²"}, C1), ({"after": "1" * 30}, C1), ({"after": "-1"}, C1), ({"after": "0x1"}, C1),
+    ({"after": "0"}, None), ({"after": "0", "sender": C1}, None), ({"after": "0"}, "c1")])
+async def test_updates_poll_refuses_malformed_numbers_and_senders_in_the_url(offline_gateway, query, header):
+    """Issue 15: the poll names its chat in a header (never in a URL that proxies log), and a
+    malformed number is a 400, not a 500."""
+    resp = await offline_gateway.get("/webchat/updates", params=query,
+                                     headers={"X-Webchat-Sender": header} if header else {})
+    assert resp.status == 400 and await resp.json() == [{"text": messages.BAD_REQUEST}]
+
+
+async def test_the_page_makes_random_uuids_never_math_random(offline_gateway):
+    page = await (await offline_gateway.get("/")).text()
+    assert "crypto.randomUUID" in page and "crypto.getRandomValues" in page and "Math.random" not in page
+    assert "X-Webchat-Sender" in page and "sender=" not in page

@@ -7,15 +7,12 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 
 from bot import handoff
-from conftest import say
+from conftest import say, updates, web_id
 from motcua.store import Database
 from motcua.store.models import Handoff
 from motcua.store.officials import create_official
 from motcua.workdays import VIETNAM, within_hours
 
-
-async def updates(gateway, sender, after=0):
-    return (await (await gateway.get("/webchat/updates", params={"sender": sender, "after": after})).json())
 
 
 async def open_handoff(gateway, rasa_servers, sender):
@@ -23,7 +20,7 @@ async def open_handoff(gateway, rasa_servers, sender):
     assert "chuyển cuộc trò chuyện đến cán bộ" in reply["text"]
     db = Database(rasa_servers["database_url"])
     async with db.session() as s:
-        h = await s.scalar(select(Handoff).where(Handoff.sender_id == f"web:{sender}"))
+        h = await s.scalar(select(Handoff).where(Handoff.sender_id == f"web:{web_id(sender)}"))
     await db.dispose()
     assert h.status == "waiting"
     return h.id
@@ -51,7 +48,7 @@ async def test_an_official_takes_the_chat_and_ends_it(gateway, rasa_servers):
     resp = await gateway.post(f"/officials/handoffs/{handoff_id}/send",
                               data={"text": "Chào anh/chị, hồ sơ đất cần bản sao sổ hộ khẩu.", "csrf": csrf})
     assert resp.status == 200
-    got = await updates(gateway, sender)
+    got = await updates(gateway, sender, 0)
     assert got["messages"][-1]["text"] == "Cán bộ Phan Văn Khoa: Chào anh/chị, hồ sơ đất cần bản sao sổ hộ khẩu."
     assert await say(gateway, "cảm ơn cán bộ", sender) == []  # still with the official
 
@@ -73,7 +70,7 @@ async def test_the_citizen_ends_it_and_quiet_chats_time_out(gateway, rasa_server
     app = gateway.server.app
     assert await handoff.check_once(app, now=datetime.now(timezone.utc) + timedelta(minutes=5)) == 0
     assert await handoff.check_once(app, now=datetime.now(timezone.utc) + timedelta(minutes=16)) >= 1
-    got = await updates(gateway, other)
+    got = await updates(gateway, other, 0)
     assert "lâu không có trao đổi" in got["messages"][-1]["text"]
     assert (await say(gateway, "xin chào", other))[0]["text"].startswith("Xin chào")
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from actions import ratings as rating_actions
 from actions.ratings import ActionSubmitRating, ValidateRatingForm, parse_level
-from conftest import say
+from conftest import say, web_id
 from motcua.catalogue import load_catalogue
 from motcua.store import Database
 from motcua.store.complaints import file_complaint
@@ -28,7 +28,7 @@ async def ratings_of(rasa_servers, sender: str) -> list[Rating]:
     db = Database(rasa_servers["database_url"])
     try:
         async with db.session() as s:
-            return list((await s.scalars(select(Rating).where(Rating.sender_id == f"web:{sender}")
+            return list((await s.scalars(select(Rating).where(Rating.sender_id == f"web:{web_id(sender)}")
                                          .order_by(Rating.id))).all())
     finally:
         await db.dispose()
@@ -39,7 +39,7 @@ async def a_complaint(rasa_servers, sender: str):
     try:
         await db.migrate()
         async with db.session() as s, s.begin():
-            return await file_complaint(s, load_catalogue().locality, sender_id=f"web:{sender}",
+            return await file_complaint(s, load_catalogue().locality, sender_id=f"web:{web_id(sender)}",
                                         content="Đèn đường thôn Gia Đẳng bị hỏng nhiều ngày nay",
                                         category="ha_tang_giao_thong")
     finally:

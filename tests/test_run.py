@@ -8,6 +8,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import uuid
 
 from conftest import free_port, wait_http
 
@@ -51,7 +52,7 @@ def test_run_serves_the_web_chat_and_stops_cleanly(trained_model, tmp_path):
         assert wait_http(f"http://127.0.0.1:{port}/healthz", 240, proc), log_path.read_text(errors="replace")[-4000:]
         req = urllib.request.Request(
             f"http://127.0.0.1:{port}/webchat/messages",
-            data=json.dumps({"sender": "run-test", "message": "xin chào"}).encode(),
+            data=json.dumps({"sender": str(uuid.uuid4()), "message": "xin chào"}).encode(),
             headers={"Content-Type": "application/json"},
         )
         with urllib.request.urlopen(req, timeout=30) as resp:

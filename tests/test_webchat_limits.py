@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from bot import messages
 from bot.app import create_app
-from conftest import free_port, make_settings
+from conftest import free_port, make_settings, web_id
 from motcua.store import Database
 from motcua.store.models import Message
 
@@ -43,16 +43,16 @@ async def post_big(client, **kwargs):
 async def test_a_body_over_a_few_kb_is_refused_unread_and_nothing_is_stored(db_url):
     client = await gateway(db_url)
     try:
-        assert await post_big(client, json={"sender": "c1", "message": "x" * 20_000}) == 413
-        await post_big(client, json={"sender": "c1", "message": "x" * 256_000})
+        assert await post_big(client, json={"sender": web_id("c1"), "message": "x" * 20_000}) == 413
+        await post_big(client, json={"sender": web_id("c1"), "message": "x" * 256_000})
 
         async def chunks():  # no Content-Length: the body is read only up to the limit
-            yield b'{"sender": "c1", "message": "'
+            yield b'{"sender": "' + web_id("c1").encode() + b'", "message": "'
             for _ in range(5):
                 yield b"y" * 4096
             yield b'"}'
         assert await post_big(client, data=chunks(), headers={"Content-Type": "application/json"}) == 413
-        resp = await client.post("/webchat/messages", json={"sender": "c1", "message": "xin chào"})
+        resp = await client.post("/webchat/messages", json={"sender": web_id("c1"), "message": "xin chào"})
         assert resp.status == 200  # the gateway is still answering
     finally:
         await client.close()
@@ -65,7 +65,7 @@ async def test_messages_per_client_address_per_minute_are_shared_by_every_gatewa
     try:
         statuses = []
         for i, client in enumerate([first, second, first, second, first]):
-            resp = await client.post("/webchat/messages", json={"sender": f"s{i}", "message": "xin chào"})
+            resp = await client.post("/webchat/messages", json={"sender": web_id(f"s{i}"), "message": "xin chào"})
             statuses.append(resp.status)
             if resp.status == 429:
                 assert await resp.json() == [{"text": messages.TOO_FAST}]
@@ -82,10 +82,10 @@ async def test_the_client_address_comes_from_the_trusted_proxy_only(db_url):
     proxied = await gateway(db_url, webchat_rate_per_minute=1, trusted_proxies=("127.0.0.1",))
     try:
         for client_ip in ("203.0.113.5", "203.0.113.6"):
-            resp = await proxied.post("/webchat/messages", json={"sender": "p", "message": "chào"},
+            resp = await proxied.post("/webchat/messages", json={"sender": web_id("p"), "message": "chào"},
                                       headers={"X-Forwarded-For": f"10.9.9.9, {client_ip}"})
             assert resp.status == 200
-        resp = await proxied.post("/webchat/messages", json={"sender": "p", "message": "chào"},
+        resp = await proxied.post("/webchat/messages", json={"sender": web_id("p"), "message": "chào"},
                                   headers={"X-Forwarded-For": "203.0.113.5"})
         assert resp.status == 429
     finally:
@@ -93,9 +93,9 @@ async def test_the_client_address_comes_from_the_trusted_proxy_only(db_url):
     # Without a trusted proxy the header is anyone's to forge: it is ignored, the peer is counted.
     direct = await gateway(db_url, webchat_rate_per_minute=1)
     try:
-        first = await direct.post("/webchat/messages", json={"sender": "d", "message": "chào"},
+        first = await direct.post("/webchat/messages", json={"sender": web_id("d"), "message": "chào"},
                                   headers={"X-Forwarded-For": "198.51.100.1"})
-        forged = await direct.post("/webchat/messages", json={"sender": "d", "message": "chào"},
+        forged = await direct.post("/webchat/messages", json={"sender": web_id("d"), "message": "chào"},
                                    headers={"X-Forwarded-For": "198.51.100.2"})
         assert (first.status, forged.status) == (200, 429)
     finally:

@@ -15,8 +15,10 @@ from motcua.store import rate_limits
 from motcua.store.conversations import last_pushed_id, pushed_messages
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-# Sender ids are made by the page (a random UUID); anything else is refused.
-_SENDER = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
+# The sender id is the conversation's only key: a random UUID made by the page (crypto.randomUUID or
+# crypto.getRandomValues); anything else is refused. It never travels in a URL (proxy logs).
+_SENDER = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+SENDER_HEADER = "X-Webchat-Sender"
 
 
 def _error(status: int, text: str) -> web.Response:
@@ -48,22 +50,26 @@ async def post_message(request: web.Request) -> web.Response:
     if not isinstance(body, dict):
         return _error(400, messages.BAD_REQUEST)
     sender, text = body.get("sender"), body.get("message")
-    if not isinstance(sender, str) or not _SENDER.match(sender) or not isinstance(text, (str, type(None))):
+    if not isinstance(sender, str) or not _SENDER.match(sender.lower()) or not isinstance(text, (str, type(None))):
         return _error(400, messages.BAD_REQUEST)
+    sender = sender.lower()
     replies = await converse(request.app, "web", sender, text or "")
     return web.json_response([r.as_json() for r in replies])
 
 
 async def get_updates(request: web.Request) -> web.Response:
-    """Messages the bot sent on its own (dossier notifications) since `after`; the page polls this.
-    Without `after`, only the newest id is returned, so a new page starts from now."""
-    sender = request.query.get("sender", "")
+    """Messages the bot sent on its own (dossier notifications) since `after`; the page polls this,
+    naming its chat in the X-Webchat-Sender header. Without `after`, only the newest id is
+    returned, so a new page starts from now; a malformed `after` is a 400."""
+    sender = request.headers.get(SENDER_HEADER, "").lower()
     if not _SENDER.match(sender):
         return _error(400, messages.BAD_REQUEST)
     async with request.app[DB].session() as session:
         after = request.query.get("after", "")
-        if not after.isdigit():
+        if not after:
             return web.json_response({"last": await last_pushed_id(session, "web", sender), "messages": []})
+        if not (after.isascii() and after.isdigit() and len(after) <= 18):  # "²" or 30 digits: not an id
+            return _error(400, messages.BAD_REQUEST)
         rows = await pushed_messages(session, "web", sender, int(after))
     return web.json_response({"last": rows[-1].id if rows else int(after),
                               "messages": [{"text": m.text, "buttons": m.buttons or []} for m in rows]})

@@ -162,7 +162,7 @@ def _bounded_int(request: web.Request, name: str, default: int, top: int) -> int
     raw = request.query.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit() or not 1 <= int(raw) <= top:
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 9) or not 1 <= int(raw) <= top:  # "²" is a digit too
         raise BadRequest(f"{name} phải là số nguyên từ 1 đến {top}.")
     return int(raw)
 

@@ -1,4 +1,6 @@
 """The gateway without Rasa's answers: health, bad input, Rasa down. Real app, real SQLite."""
+import json
+
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
@@ -128,3 +130,29 @@ async def test_the_page_makes_random_uuids_never_math_random(offline_gateway):
     page = await (await offline_gateway.get("/")).text()
     assert "crypto.randomUUID" in page and "crypto.getRandomValues" in page and "Math.random" not in page
     assert "X-Webchat-Sender" in page and "sender=" not in page
+
+
+@pytest.mark.parametrize("path", ["/", "/officials/login", "/open311/v2/services.json", "/khong-co", "/officials/"])
+async def test_every_answer_carries_the_security_headers(offline_gateway, path):
+    resp = await offline_gateway.get(path, allow_redirects=False)
+    assert "frame-ancestors 'none'" in resp.headers["Content-Security-Policy"]
+    assert resp.headers["X-Content-Type-Options"] == "nosniff" and resp.headers["Referrer-Policy"] == "same-origin"
+
+
+async def test_web_chat_posts_only_json_from_this_site(offline_gateway):
+    body = json.dumps({"sender": C1, "message": "xin chào"})
+    form = await offline_gateway.post("/webchat/messages", data={"sender": C1, "message": "xin chào"})
+    assert form.status == 415 and await form.json() == [{"text": messages.BAD_REQUEST}]
+    other_site = await offline_gateway.post("/webchat/messages", data=body, headers={
+        "Content-Type": "application/json", "Origin": "https://evil.example"})
+    assert other_site.status == 403
+    host = offline_gateway.server.host, offline_gateway.server.port
+    same_site = await offline_gateway.post("/webchat/messages", data=body, headers={
+        "Content-Type": "application/json", "Origin": f"http://{host[0]}:{host[1]}"})
+    assert same_site.status == 200
+
+
+async def test_a_body_in_an_unknown_charset_is_a_400(offline_gateway):
+    resp = await offline_gateway.post("/open311/v2/requests.json", data=b"api_key=x&description=abc",
+                                      headers={"Content-Type": "application/x-www-form-urlencoded; charset=khong-co"})
+    assert resp.status == 400 and await resp.json() == [{"text": messages.BAD_REQUEST}]

@@ -164,7 +164,8 @@ async def test_json_body_is_not_the_spec_format(api):
 @pytest.mark.parametrize("params", [
     {"start_date": "hôm qua"}, {"end_date": "2025-13-01"}, {"start_date": "2025-03-01", "end_date": "2025-02-01"},
     {"status": "pending"}, {"service_code": "khong_co"}, {"service_request_id": "PA-1"},
-    {"page_size": "0"}, {"page_size": "1001"}, {"page": "-1"},
+    {"page_size": "0"}, {"page_size": "1001"}, {"page": "-1"}, {"page": "²"}, {"page_size": "²"},
+    {"page": "1" * 30},
 ])
 async def test_bad_list_parameters_get_400(api, params):
     assert_error(await get(api, "requests.json", 400, **params), 400)

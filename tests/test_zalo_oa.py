@@ -97,6 +97,16 @@ async def test_forged_or_unsigned_events_get_403(oa):
     assert resp.status == 403 and fake.sent == []
 
 
+async def test_a_signed_event_replayed_later_gets_403(oa):
+    """Issue 15 (low): a captured, correctly signed event sent again minutes later is refused."""
+    client, fake = oa
+    old = json.loads(event("user-r", "xin chào"))
+    for minutes in (6, -6):
+        old["timestamp"] = str(int((time.time() - minutes * 60) * 1000))
+        assert await post(client, json.dumps(old, ensure_ascii=False)) == 403
+    assert fake.sent == []
+
+
 async def test_a_signed_message_is_answered_after_refreshing_an_expired_token(oa):
     client, fake = oa
     raw = event("user-b", "xin chào", msg_id="dup-1")

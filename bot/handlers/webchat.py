@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -29,8 +30,18 @@ async def page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "webchat.html", headers={"Cache-Control": "no-cache"})
 
 
+def _from_elsewhere(request: web.Request) -> bool:
+    """A browser on another site posting here (its Origin is not this host)."""
+    origin = request.headers.get("Origin")
+    return origin is not None and urlsplit(origin).netloc.lower() != request.host.lower()
+
+
 async def post_message(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
+    if request.content_type != "application/json":
+        return _error(415, messages.BAD_REQUEST)
+    if _from_elsewhere(request):
+        return _error(403, messages.BAD_REQUEST)
     # Read at most the limit: a 256 KB body is refused before it is read, cleaned or stored.
     if (request.content_length or 0) > settings.webchat_max_body:
         return _error(413, messages.TOO_LONG.format(limit=settings.max_message_chars))

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import logging
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
@@ -34,6 +35,8 @@ from motcua.store.sql import upsert
 log = logging.getLogger(__name__)
 
 CHANNEL = "zalo_oa"
+# How far an event's timestamp may be from our clock (OA timestamps are milliseconds).
+REPLAY_WINDOW_MS = 5 * 60 * 1000
 MESSAGE_LIMIT = 2000
 # OA API errors that mean "the access token is no longer valid".
 TOKEN_ERRORS = {-216, -124, -118}
@@ -121,6 +124,9 @@ async def webhook(request: web.Request) -> web.Response:
         raise web.HTTPForbidden()
     expected = signature(settings.zalo_oa_app_id or "", raw, timestamp, settings.zalo_oa_secret_key)
     if not hmac.compare_digest(given.encode(), expected.encode()):
+        raise web.HTTPForbidden()
+    # A signed event replayed later: refused when its time is more than a few minutes from ours.
+    if not timestamp.isdigit() or abs(time.time() * 1000 - int(timestamp)) > REPLAY_WINDOW_MS:
         raise web.HTTPForbidden()
     message = event.get("message") or {}
     key = f"{event.get('event_name')}:{message.get('msg_id') or timestamp}"

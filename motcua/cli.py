@@ -6,6 +6,7 @@ import asyncio
 import sys
 
 from motcua import PROJECT_ROOT
+from motcua.rasa_run import TOKEN_ENV
 from motcua.settings import Settings
 
 
@@ -78,11 +79,12 @@ def _rasa_command(settings: Settings, token: str, host: str, port: int) -> tuple
 
     endpoints = PROJECT_ROOT / "var" / f"rasa-endpoints-{port}.yml"
     env = write_endpoints(settings, endpoints)
-    # The token is joined to its option: a token_urlsafe that starts with "-" would read as an option.
-    return [sys.executable, "-m", "motcua.rasa_run", "run", "--enable-api", f"--auth-token={token}",
+    # The token goes through the environment, not the command line (which `ps` shows to every user):
+    # motcua.rasa_run hands it to Rasa inside the process.
+    return [sys.executable, "-m", "motcua.rasa_run", "run", "--enable-api",
             "--model", str(_rasa_model(settings)), "--endpoints", str(endpoints),
             "--credentials", str(PROJECT_ROOT / "credentials.yml"),
-            "--interface", host, "--port", str(port)], env
+            "--interface", host, "--port", str(port)], {**env, TOKEN_ENV: token}
 
 
 def _actions_command(settings: Settings, host: str, port: int) -> tuple[list[str], dict[str, str]]:

@@ -17,11 +17,16 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
+import sys
 from collections import OrderedDict
 from typing import Any
 
 from motcua.logs import mask_process_output
 
+# The API token, passed by `motcua run`/`motcua serve rasa` in the environment rather than on the
+# command line (visible to every user of the machine through `ps`).
+TOKEN_ENV = "MOTCUA_RASA_AUTH_TOKEN"
 # Under "rasa": Rasa sets the level of its own loggers only (INFO by default, LOG_LEVEL).
 log = logging.getLogger("rasa.motcua")
 PARSE_CACHE_SIZE = 4096
@@ -93,8 +98,17 @@ def patch_parse_cache(size: int = PARSE_CACHE_SIZE) -> None:
     MessageProcessor._parse_message_with_graph = _parse_message_with_graph
 
 
+def with_token(argv: list[str], environ: dict) -> list[str]:
+    """`rasa run` with the token of the environment given to Rasa's own option, inside this process."""
+    token = environ.get(TOKEN_ENV)
+    if token and len(argv) > 1 and argv[1] == "run" and not any(a.startswith("--auth-token") for a in argv):
+        return argv + [f"--auth-token={token}"]  # joined: a token starting with "-" is not an option
+    return argv
+
+
 def main() -> None:
     mask_process_output()  # Rasa sets up its own logging: every line it prints is masked here
+    sys.argv = with_token(sys.argv, os.environ)
     patch_action_result_validation()
     patch_parse_cache()
     from rasa.__main__ import main as rasa_main

@@ -58,3 +58,16 @@ def test_parses_are_cached_per_model_and_text_and_returned_as_copies(monkeypatch
     run(processor, SimpleNamespace(text="b"), None)  # the cache holds 2: "xin chào" (m1) goes
     run(processor, SimpleNamespace(text="xin chào"), None)
     assert calls[-1] == ("m1", "xin chào")
+
+
+def test_the_rasa_token_travels_in_the_environment_not_on_the_command_line():
+    """Issue 15 (low): `ps` shows every user a process's command line; the token is not on it."""
+    from motcua.cli import _rasa_command
+    from motcua.rasa_run import TOKEN_ENV, with_token
+    from motcua.settings import Settings
+
+    argv, env = _rasa_command(Settings(), "-secret-token", "127.0.0.1", 5999)
+    assert not any("secret-token" in a for a in argv) and env[TOKEN_ENV] == "-secret-token"
+    given = with_token(argv[2:], env)  # what motcua.rasa_run gives Rasa inside the process
+    assert given[-1] == "--auth-token=-secret-token"
+    assert with_token(["motcua.rasa_run", "data", "validate"], env) == ["motcua.rasa_run", "data", "validate"]

@@ -4,8 +4,8 @@ background in chat order, and mark it done; updates left unfinished are redone a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections import defaultdict
 from datetime import timedelta
 from typing import Any, Awaitable, Callable, Optional
 
@@ -18,13 +18,36 @@ from motcua.store.inbox import accept, beat, claim_unfinished, earlier_unanswere
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Application, dict[str, Any]], Awaitable[None]]
+
+
+class ChatLocks:
+    """One lock per chat, forgotten as soon as nobody holds or waits for it: chats are countless,
+    and a lock kept for each one ever seen would grow without bound."""
+
+    def __init__(self) -> None:
+        self.locks: dict[tuple[str, str], asyncio.Lock] = {}
+        self._users: dict[tuple[str, str], int] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: tuple[str, str]):
+        lock = self.locks.setdefault(key, asyncio.Lock())
+        self._users[key] = self._users.get(key, 0) + 1
+        try:
+            async with lock:
+                yield
+        finally:
+            self._users[key] -= 1
+            if not self._users[key]:
+                del self._users[key], self.locks[key]
+
+
 # While Rasa is down a deferred update is tried again this often, for at most this long.
 RETRY_SECONDS = 10.0
 RETRY_ATTEMPTS = 180
 # Marking an update done is retried for about 5 minutes.
 FINISH_RETRY_DELAYS = (0.5, 1, 2, 3, 5) + (10,) * 28
 TASKS = web.AppKey("channel_tasks", set)
-LOCKS = web.AppKey("chat_locks", defaultdict)
+LOCKS = web.AppKey("chat_locks", ChatLocks)
 HANDLERS = web.AppKey("inbox_handlers", dict)
 # Other live gateways, counted at each heartbeat (a dict: the app is frozen once started).
 PEERS = web.AppKey("live_peer_gateways", dict)
@@ -34,14 +57,14 @@ ORDER_WAIT_SECONDS = 30.0
 
 def setup(app: web.Application) -> None:
     app[TASKS] = set()
-    app[LOCKS] = defaultdict(asyncio.Lock)
+    app[LOCKS] = ChatLocks()
     app[HANDLERS] = {}
     app[PEERS] = {"count": 0}
 
 
-def chat_lock(app: web.Application, channel: str, chat_id: Any) -> asyncio.Lock:
-    """One chat's messages are answered in the order they came."""
-    return app[LOCKS][(channel, str(chat_id))]
+def chat_lock(app: web.Application, channel: str, chat_id: Any):
+    """One chat's messages are answered in the order they came (`async with chat_lock(…)`)."""
+    return app[LOCKS].hold((channel, str(chat_id)))
 
 
 def spawn(app: web.Application, coro: Awaitable) -> None:

@@ -104,6 +104,8 @@ async def _set_post(app: web.Application, model, row_id: int, value: Optional[in
 
 # --- handoffs: a citizen talking with officials through the group ---------------------------------
 
+# The bot starts every handoff post and note with its tag: only there is it read, so a citizen's
+# "#H12" inside a relayed message cannot send officials' replies to another chat.
 HANDOFF_TAG = re.compile(r"#H(\d+)\b")
 
 
@@ -243,7 +245,7 @@ async def _reply(app: web.Application, message: Message) -> None:
     replied = message.reply_to_message
     if not (replied and replied.from_user and replied.from_user.is_bot):
         return
-    tag = HANDOFF_TAG.search(replied.text or "")
+    tag = HANDOFF_TAG.match(replied.text or "")
     if tag is not None:
         name = message.from_user.full_name if message.from_user else "Cán bộ"
         if await handoff.official_says(app, int(tag.group(1)), name, message.text):

@@ -156,3 +156,28 @@ async def test_a_body_in_an_unknown_charset_is_a_400(offline_gateway):
     resp = await offline_gateway.post("/open311/v2/requests.json", data=b"api_key=x&description=abc",
                                       headers={"Content-Type": "application/x-www-form-urlencoded; charset=khong-co"})
     assert resp.status == 400 and await resp.json() == [{"text": messages.BAD_REQUEST}]
+
+
+async def test_chat_locks_are_forgotten_once_idle():
+    """Issue 15 (low): one lock per chat ever seen would grow for ever; idle ones are dropped, and a
+    chat's turns still wait for each other."""
+    import asyncio
+
+    from bot.inbox import ChatLocks
+
+    locks, order = ChatLocks(), []
+
+    async def turn(chat, n, pause):
+        async with locks.hold(("web", chat)):
+            order.append((chat, n, "in"))
+            await asyncio.sleep(pause)
+            order.append((chat, n, "out"))
+
+    await asyncio.gather(turn("a", 1, 0.05), turn("a", 2, 0), turn("b", 1, 0))
+    a_turns = [x for x in order if x[0] == "a"]
+    assert a_turns == [("a", 1, "in"), ("a", 1, "out"), ("a", 2, "in"), ("a", 2, "out")]
+    assert locks.locks == {}
+    for i in range(1000):
+        async with locks.hold(("telegram", str(i))):
+            pass
+    assert locks.locks == {}

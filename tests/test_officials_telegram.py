@@ -210,3 +210,24 @@ async def test_due_soon_and_escalation_are_told_to_the_group(tg_officials):
     assert fake.sent(GROUP)[-1]["text"] == f"{ticket} sắp đến hạn xử lý (Phòng Kinh tế xã Hoài Ân)."
     await escalation.check_once(app, now=datetime(2026, 10, 20, 9, tzinfo=VIETNAM))
     assert fake.sent(GROUP)[-1]["text"] == f"{ticket} đã quá hạn xử lý và được chuyển lên Ủy ban nhân dân xã Hoài Ân."
+
+
+async def test_a_handoff_tag_inside_a_citizens_text_does_not_redirect_replies(tg_officials):
+    """Issue 15 (low): "#H12" written by a citizen and relayed under a ticket's post must not send
+    officials' replies to handoff 12: the tag is read only where the bot puts it, first."""
+    from bot import handoff
+    from motcua.store import handoffs
+
+    client, fake = tg_officials
+    app = client.server.app
+    other, filer = next(_chats), next(_chats)
+    async with app[DB].session() as s, s.begin():
+        h = await handoffs.start(s, f"telegram:{other}")
+        c = await file_complaint(s, load_catalogue().locality, sender_id=f"telegram:{filer}",
+                                 content="Đèn đường thôn 5 hỏng", category="ha_tang_giao_thong", place="Thôn 5")
+    await handoff.check_once(app)
+    relayed = f"Công dân nhắn thêm về {c.ticket}:\nxem giúp #H{h.id} nhé"
+    before = len(fake.sent(other))
+    await deliver(client, group_reply(GROUP, OFFICIAL, "Đã tiếp nhận, sẽ sửa trong tuần.", 999_999, relayed))
+    assert len(fake.sent(other)) == before
+    assert "Đã tiếp nhận, sẽ sửa trong tuần." in fake.sent(filer)[-1]["text"]

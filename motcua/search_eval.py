@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from motcua.catalogue import IndexEntry, Procedure, short_name
+from motcua.catalogue import Procedure, short_name
 from motcua.procedure_search import ProcedureSearch
 
 # What each outcome means for the citizen.

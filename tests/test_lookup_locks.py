@@ -29,3 +29,21 @@ async def test_failures_of_one_ticket_from_many_chats_lock_the_ticket_not_the_ch
             assert await code_locked_until(s, "PA-2026-000200", now=NOW) is None
     finally:
         await db.dispose()
+
+
+async def test_the_rate_window_slides_over_the_edge_of_a_minute(db_url):
+    """A burst just before and just after a minute's edge is one burst (issue 15, item 7)."""
+    from motcua.store import rate_limits
+
+    db = Database(db_url)
+    await db.migrate()
+    edge = 60 * 29_500_000.0  # the start of some minute
+    try:
+        async with db.session() as s, s.begin():
+            assert [await rate_limits.allow(s, "webchat:1.2.3.4", 3, now=edge - 1 + i * 0.1) for i in range(3)] \
+                == [True, True, True]
+            assert await rate_limits.allow(s, "webchat:1.2.3.4", 3, now=edge + 1) is False  # not a fresh minute
+            assert await rate_limits.allow(s, "webchat:1.2.3.4", 3, now=edge + 59) is True   # the burst has slid out
+            assert await rate_limits.allow(s, "webchat:5.6.7.8", 3, now=edge + 1) is True
+    finally:
+        await db.dispose()

@@ -16,15 +16,22 @@ KEEP_WINDOWS = 5
 
 async def allow(session: AsyncSession, key: str, limit: int, window_seconds: int = 60,
                 now: Optional[float] = None) -> bool:
-    """Counts one request for `key` in the current window; False once more than `limit` came in it.
-    The count is one atomic upsert, so gateways racing on the same key never both slip through."""
-    window = window_of(window_seconds, now)
+    """Counts one request for `key`; False once more than `limit` came within the last window.
+
+    A sliding window estimated from two fixed ones: this window's count plus the previous
+    window's, weighted by how much of it still lies within the last `window_seconds` — so a burst
+    across a window's edge is not let through twice. The count is one atomic upsert, so gateways
+    racing on the same key never both slip through."""
+    moment = now if now is not None else time.time()
+    window = window_of(window_seconds, moment)
     await increment(session, RateCounter.__table__, {"key": key[:200], "window": window}, "count")
-    count = await session.scalar(select(RateCounter.count).where(RateCounter.key == key[:200],
-                                                                 RateCounter.window == window))
+    rows = dict((await session.execute(select(RateCounter.window, RateCounter.count).where(
+        RateCounter.key == key[:200], RateCounter.window.in_([window - 1, window])))).all())
+    count, previous = rows.get(window, 0), rows.get(window - 1, 0)
     if window % KEEP_WINDOWS == 0 and count == 1:  # the first request of every fifth window tidies up
         await session.execute(delete(RateCounter).where(RateCounter.window < window - KEEP_WINDOWS))
-    return count <= limit
+    elapsed = (moment % window_seconds) / window_seconds
+    return count + previous * (1 - elapsed) <= limit
 
 
 def window_of(window_seconds: int, now: Optional[float] = None) -> int:

@@ -216,7 +216,9 @@ class ProcedureSearch:
         return " ".join(out)
 
     def _weight(self, words) -> float:
-        return sum(self.idf.get(w, 0.0) for w in words)
+        # fsum: exact whatever the order — a set's order changes with each process's string hashing,
+        # and a plain sum's last bits with it, which could flip a threshold from one run to the next.
+        return math.fsum(self.idf.get(w, 0.0) for w in words)
 
     def _judge(self, asked: Wording, wording: Wording) -> tuple[float, float]:
         """(share of the wording the question says — its words and their order —, weight said).
@@ -225,12 +227,16 @@ class ProcedureSearch:
         qualifiers ("đối với công trình cấp III, cấp IV"): later words count for less in the share."""
         said = self._weight(wording.words & asked.words)
         decay = [self.idf.get(w, 0.0) / (1 + POSITION_DECAY * i) for i, w in enumerate(wording.order)]
-        share = sum(d for d, w in zip(decay, wording.order) if w in asked.words) / (sum(decay) or 1.0)
+        share = math.fsum(d for d, w in zip(decay, wording.order) if w in asked.words) / (math.fsum(decay) or 1.0)
         order = len(wording.pairs & asked.pairs) / len(wording.pairs) if wording.pairs else share
         return (share + order) / 2, said
 
     def candidates(self, text: str, limit: int = 40) -> tuple[str, list[Candidate]]:
-        query = self._content(_spell_out(self.rewrite(text)))
+        """(the question's content words, its candidates best first)."""
+        return self._ranked(self.rewrite(text), limit)
+
+    def _ranked(self, rewritten: str, limit: int = 40) -> tuple[str, list[Candidate]]:
+        query = self._content(_spell_out(rewritten))
         if not query:
             return query, []
         asked = _wording(query)
@@ -256,7 +262,8 @@ class ProcedureSearch:
         return query, out
 
     def resolve(self, text: str) -> Resolution:
-        query, found = self.candidates(text)
+        rewritten = self.rewrite(text)  # once: the ranking and the variant markers both read it
+        query, found = self._ranked(rewritten)
         # One content word ("còn", "con", "giấy") names no procedure.
         if len(query.split()) < 2 or not found or found[0].match < CHOICE_MATCH:
             return Resolution("none", query=query)
@@ -272,7 +279,7 @@ class ProcedureSearch:
             if isinstance(best.target, IndexEntry):
                 return Resolution("elsewhere", entry=best.target, query=query)
             variants = self.variants(best.key)
-            named = [m for m in VARIANT_MARKERS if f" {m} " in f" {self.rewrite(text)} "]
+            named = [m for m in VARIANT_MARKERS if f" {m} " in f" {rewritten} "]
             if len(variants) > 1 and not named:
                 plain = [v for v in variants if not self._is_variant(v)]
                 if best.target in plain or len(plain) == 1:

@@ -16,6 +16,8 @@ ENV PYTHONUNBUFFERED=1 \
     TF_CPP_MIN_LOG_LEVEL=2 \
     VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
+    MOTCUA_ENGINE_PYTHON=/opt/venv/bin/python \
+    MOTCUA_GATEWAY_PYTHON=/opt/gateway/bin/python \
     MOTCUA_MODELS_DIR=/models
 
 RUN groupadd --system --gid 10001 motcua \
@@ -28,12 +30,18 @@ WORKDIR /app
 # is `uv pip compile` output without hashes, pinned to exact versions; --no-deps installs exactly
 # those. The test-only tools (pytest, playwright and its Node driver) stay out of the image.
 # docopt, mattermostwrapper and randomname come as pure-Python sdists: no compiler is needed.
-COPY requirements.lock ./
-RUN python -m venv /opt/venv \
- && grep -Ev '^(playwright|pytest|pytest-asyncio)==' requirements.lock > /tmp/runtime.lock \
- && /opt/venv/bin/pip install --no-deps -r /tmp/runtime.lock \
- && /opt/venv/bin/pip check \
- && rm /tmp/runtime.lock
+#
+# Two environments, as in a checkout (Makefile): /opt/venv for Rasa, the action server and training
+# (requirements.lock, Rasa 3.6's pins), /opt/gateway for the public gateway (requirements-gateway.lock,
+# current aiohttp). `motcua serve gateway` replaces itself with the gateway's interpreter.
+COPY requirements.lock requirements-gateway.lock ./
+RUN for env in venv:requirements.lock gateway:requirements-gateway.lock; do \
+      dir=/opt/${env%%:*}; lock=${env#*:}; \
+      python -m venv $dir \
+      && grep -Ev '^(playwright|pytest|pytest-asyncio|pluggy|iniconfig)==' $lock > /tmp/runtime.lock \
+      && $dir/bin/pip install --no-deps -r /tmp/runtime.lock \
+      && $dir/bin/pip check || exit 1; \
+    done && rm /tmp/runtime.lock
 
 # The project itself, editable: its data (domain.yml, nlu/data, catalogue/) is found from the
 # source tree (motcua.PROJECT_ROOT = /app), as in a checkout. The runtime user owns /app because
@@ -41,6 +49,7 @@ RUN python -m venv /opt/venv \
 # admins' annotations (nlu/data/admin_*.yml).
 COPY --chown=motcua:motcua . .
 RUN /opt/venv/bin/pip install --no-deps --no-build-isolation -e . \
+ && /opt/gateway/bin/pip install --no-deps --no-build-isolation -e . \
  && mkdir -p /app/var /models \
  && chown motcua:motcua /app /app/var /models
 

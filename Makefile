@@ -1,10 +1,16 @@
 # The README's two commands are `make run` and `make test`.
-# Both create .venv with Python 3.10 when it is missing and install the locked dependencies.
+# Both create the two environments with Python 3.10 when they are missing and install the locked
+# dependencies: .venv (requirements.lock: Rasa, the action server, training, the `motcua` command)
+# and .venv-gateway (requirements-gateway.lock: the public gateway on current aiohttp, which
+# Rasa 3.6's pins would hold below 3.10). `motcua` starts each process in its own environment.
 
 SHELL := /bin/bash
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+GATEWAY_VENV := .venv-gateway
+GATEWAY_PY := $(GATEWAY_VENV)/bin/python
+GATEWAY_STAMP := $(GATEWAY_VENV)/.installed
 
 # Python 3.10: `python3.10` on PATH when it answers, else the newest 3.10 under pyenv.
 PYTHON310 ?= $(shell \
@@ -15,9 +21,9 @@ PYTHON310 ?= $(shell \
 CHROMIUM_PATH ?= /usr/bin/chromium
 export CHROMIUM_PATH
 
-.PHONY: run test train bench bench-load seed venv clean browser compose-tool
+.PHONY: run test train bench bench-load seed venv clean browser compose-tool audit
 
-venv: $(STAMP)
+venv: $(STAMP) $(GATEWAY_STAMP)
 
 $(STAMP): requirements.lock pyproject.toml
 	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found: install it (e.g. 'pyenv install 3.10') or set PYTHON310=/path/to/python3.10"; exit 1; }
@@ -26,6 +32,12 @@ $(STAMP): requirements.lock pyproject.toml
 	$(VENV)/bin/uv pip sync --python $(PY) requirements.lock
 	$(VENV)/bin/uv pip install --python $(PY) --no-deps -e .
 	@touch $(STAMP)
+
+$(GATEWAY_STAMP): requirements-gateway.lock pyproject.toml $(STAMP)
+	@test -x $(GATEWAY_PY) || $(PYTHON310) -m venv $(GATEWAY_VENV)
+	$(VENV)/bin/uv pip sync --python $(GATEWAY_PY) requirements-gateway.lock
+	$(VENV)/bin/uv pip install --python $(GATEWAY_PY) --no-deps -e .
+	@touch $(GATEWAY_STAMP)
 
 run: venv
 	$(VENV)/bin/motcua run
@@ -53,8 +65,21 @@ compose-tool: venv
 	  if [ "$$(id -u)" = 0 ]; then PY=$(PY) bash deploy/compose-tool.sh $(COMPOSE_PLUGIN) >/dev/null; \
 	  else echo "The compose test needs Docker Compose v2+: sudo make compose-tool, or install Docker's compose plugin (or set COMPOSE_PLUGIN)"; exit 1; fi; }
 
+# The suite runs in two halves, each in the environment its code serves from: what imports Rasa or
+# the action server (tests/engine/) in .venv, everything else (the gateway) in .venv-gateway.
+# Both start Rasa and the action server from .venv (MOTCUA_ENGINE_PYTHON), as `motcua run` does.
 test: venv browser compose-tool
-	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS)
+	$(GATEWAY_PY) -m pytest -q $(PYTEST_ARGS) --ignore=tests/engine tests
+	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS) tests/engine
+
+# Known advisories for both locks, from the package index's vulnerability data (pip-audit asks
+# PyPI's JSON API, or OSV with AUDIT_ARGS='--vulnerability-service osv'); the README judges them.
+# pip-audit in a tool environment of its own (its dependencies stay out of both locks).
+AUDIT = $(VENV)/bin/uv tool run --from pip-audit==2.10.1 pip-audit --progress-spinner off --no-deps --disable-pip --strict
+audit: venv
+	$(AUDIT) -r requirements.lock $(AUDIT_ARGS); a=$$?; \
+	$(AUDIT) -r requirements-gateway.lock $(AUDIT_ARGS); g=$$?; \
+	exit $$(( a || g ))
 
 bench: venv
 	$(VENV)/bin/python bench/turn_latency.py
@@ -64,4 +89,4 @@ bench-load: venv
 	$(VENV)/bin/python bench/load.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) models/*.tar.gz var/*.db
+	rm -rf $(VENV) $(GATEWAY_VENV) models/*.tar.gz var/*.db

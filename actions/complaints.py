@@ -14,13 +14,14 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import resources
-from actions.dossiers import code_locked_message, validated_last4
+from actions.dossiers import client_locked_message, code_locked_message, lookup_client, validated_last4
 from motcua.cases_import import VIETNAM, normalize_phone
 from motcua.catalogue import load_catalogue
 from motcua.dossier_text import hotline
 from motcua.store.cases import as_utc
 from motcua.store.complaints import STATUS_LABELS, by_ticket, file_complaint, is_late, route
-from motcua.store.lookups import MAX_FAILURES, code_locked_until, failures_left, locked_until, record_lookup
+from motcua.store.lookups import (MAX_FAILURES, client_locked_until, code_locked_until, failures_left, locked_until,
+                                  record_lookup)
 from motcua.store.models import Complaint
 from nlu.text import fold
 
@@ -241,7 +242,8 @@ class ValidateComplaintStatusForm(FormValidationAction):
                 complaint = await by_ticket(session, ticket)
                 if complaint is not None and complaint.sender_id == tracker.sender_id:
                     return ["complaint_ticket"]  # the filing chat needs no proof
-                if await locked_until(session, tracker.sender_id):
+                if await locked_until(session, tracker.sender_id) or await client_locked_until(
+                        session, lookup_client(tracker)):
                     return []  # asked nothing more: the status action explains the lock
         except Exception:  # store down: end the form; the status action says it cannot check now
             log.exception("could not prepare a complaint status lookup")
@@ -271,7 +273,7 @@ class ActionComplaintStatus(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         reset = [SlotSet("complaint_ticket", None), SlotSet("phone_last4", None)]
-        sender = tracker.sender_id
+        sender, client = tracker.sender_id, lookup_client(tracker)
         ticket = find_ticket(str(tracker.get_slot("complaint_ticket") or ""))
         if ticket is None:
             dispatcher.utter_message(response="utter_ask_complaint_ticket")
@@ -285,26 +287,34 @@ class ActionComplaintStatus(Action):
                 if not owner:
                     until = await locked_until(session, sender)
                     if until:
-                        await record_lookup(session, sender, ticket, "locked")
+                        await record_lookup(session, sender, ticket, "locked", client_key=client)
                         dispatcher.utter_message(text=_locked_text(until))
+                        return reset
+                    client_until = await client_locked_until(session, client)
+                    if client_until:
+                        await record_lookup(session, sender, ticket, "client_locked", client_key=client)
+                        dispatcher.utter_message(text=client_locked_message(client_until))
                         return reset
                     ticket_until = await code_locked_until(session, ticket)
                     if ticket_until:
-                        await record_lookup(session, sender, ticket, "code_locked")
+                        await record_lookup(session, sender, ticket, "code_locked", client_key=client)
                         dispatcher.utter_message(text=code_locked_message(ticket_until, "phản ánh"))
                         return reset
                     if not digits:  # the form ended without asking (the store was down then)
                         dispatcher.utter_message(text=STATUS_UNAVAILABLE.format(hotline=hotline()))
                         return reset
                     verified = complaint is not None and _phone_matches(complaint, digits)
-                    await record_lookup(session, sender, ticket, TICKET_VERIFIED if verified else "failed")
+                    await record_lookup(session, sender, ticket, TICKET_VERIFIED if verified else "failed",
+                                        client_key=client)
                     if not verified:
                         await session.flush()
                         until = await locked_until(session, sender)
+                        client_until = await client_locked_until(session, client)
                         ticket_until = await code_locked_until(session, ticket)
                         left = await failures_left(session, sender)
-                        dispatcher.utter_message(text=_locked_text(until) if until else code_locked_message(
-                            ticket_until, "phản ánh") if ticket_until else STATUS_FAILED.format(left=left))
+                        dispatcher.utter_message(text=_locked_text(until) if until else client_locked_message(
+                            client_until) if client_until else code_locked_message(ticket_until, "phản ánh")
+                            if ticket_until else STATUS_FAILED.format(left=left))
                         return reset
         except Exception:
             log.exception("complaint status unavailable")

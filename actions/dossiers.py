@@ -15,7 +15,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions import resources
 from motcua.cases_import import VIETNAM, normalize_code
 from motcua.dossier_text import hotline as _hotline, render_dossier
-from motcua.store.lookups import MAX_FAILURES, code_locked_until, failures_left, locked_until, record_lookup
+from motcua.store.lookups import (MAX_FAILURES, client_locked_until, code_locked_until, failures_left, locked_until,
+                                  record_lookup)
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,16 @@ def last4(text: str) -> Optional[str]:
     return digits[-4:] if len(digits) >= 4 else None
 
 
+# The web chat's client, as the gateway names it in the message's metadata (a hash of its address).
+_CLIENT_KEY = re.compile(r"^[0-9a-f]{16,32}$")
+
+
+def lookup_client(tracker: Tracker) -> Optional[str]:
+    """The client key of the message that ended the lookup form (web chat only), else None."""
+    key = (tracker.latest_message.get("metadata") or {}).get("client")
+    return key if isinstance(key, str) and _CLIENT_KEY.match(key) else None
+
+
 def validated_last4(value: Any, dispatcher: CollectingDispatcher) -> dict[str, Any]:
     """The phone_last4 slot of any form that asks for it (dossier lookup, complaint status)."""
     digits = last4(str(value or ""))
@@ -45,6 +56,9 @@ FAILED = ("Mã hồ sơ hoặc 4 số cuối điện thoại chưa khớp với 
           "Anh/chị vui lòng kiểm tra lại mã in trên giấy tiếp nhận hồ sơ rồi thử lại (còn {left} lần thử).")
 LOCKED = ("Anh/chị đã nhập sai {n} lần trong một giờ. Để bảo vệ thông tin hồ sơ, chức năng tra cứu tạm khóa đến "
           "{until}. Nếu cần gấp, anh/chị vui lòng gọi đường dây nóng {hotline}.")
+CLIENT_LOCKED = ("Từ kết nối mạng này đã có quá nhiều lần tra cứu nhập sai trong một giờ. Để bảo vệ thông tin "
+                 "hồ sơ, chức năng tra cứu tạm khóa đến {until}. Nếu cần gấp, anh/chị vui lòng gọi đường dây nóng "
+                 "{hotline}.")
 CODE_LOCKED = ("Mã {what} này đã bị nhập sai 4 số cuối điện thoại quá nhiều lần. Để bảo vệ thông tin, việc tra cứu "
                "mã này tạm khóa đến {until}. Anh/chị vui lòng gọi đường dây nóng {hotline} để được hỗ trợ.")
 UNAVAILABLE = ("Hiện tôi chưa tra cứu được hồ sơ vì hệ thống dữ liệu đang bận. Anh/chị vui lòng thử lại sau ít phút "
@@ -59,15 +73,20 @@ def locked_message(until: datetime) -> str:
     return LOCKED.format(n=MAX_FAILURES, until=_when(until), hotline=_hotline())
 
 
+def client_locked_message(until: datetime) -> str:
+    """Every lookup from this web chat client's address is locked, whichever chat or code."""
+    return CLIENT_LOCKED.format(until=_when(until), hotline=_hotline())
+
+
 def code_locked_message(until: datetime, what: str = "hồ sơ") -> str:
     """The code (or ticket) itself is locked: tries from other chats would not help either."""
     return CODE_LOCKED.format(what=what, until=_when(until), hotline=_hotline())
 
 
-async def _locked(sender_id: str) -> Optional[datetime]:
+async def _locked(sender_id: str, client: Optional[str]) -> Optional[datetime]:
     db = await resources.store()
     async with db.session() as session:
-        return await locked_until(session, sender_id)
+        return await locked_until(session, sender_id) or await client_locked_until(session, client)
 
 
 class ValidateDossierLookupForm(FormValidationAction):
@@ -78,7 +97,7 @@ class ValidateDossierLookupForm(FormValidationAction):
                              domain: dict) -> list[str]:
         # A locked chat is asked nothing: the form ends at once and the lookup action explains.
         try:
-            if await _locked(tracker.sender_id):
+            if await _locked(tracker.sender_id, lookup_client(tracker)):
                 return []
         except Exception:  # store down: end the form; the lookup action says it cannot check now
             log.exception("could not read the lookup throttle")
@@ -106,7 +125,7 @@ class ActionDossierStatus(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         reset = [SlotSet("dossier_code", None), SlotSet("phone_last4", None)]
-        sender = tracker.sender_id
+        sender, client = tracker.sender_id, lookup_client(tracker)
         code = tracker.get_slot("dossier_code") or ""
         digits = tracker.get_slot("phone_last4") or ""
         try:
@@ -114,12 +133,17 @@ class ActionDossierStatus(Action):
             async with db.session() as session, session.begin():
                 until = await locked_until(session, sender)
                 if until:
-                    await record_lookup(session, sender, code, "locked")
+                    await record_lookup(session, sender, code, "locked", client_key=client)
                     dispatcher.utter_message(text=locked_message(until))
+                    return reset
+                client_until = await client_locked_until(session, client)
+                if client_until:
+                    await record_lookup(session, sender, code, "client_locked", client_key=client)
+                    dispatcher.utter_message(text=client_locked_message(client_until))
                     return reset
                 code_until = await code_locked_until(session, code) if code else None
                 if code_until:
-                    await record_lookup(session, sender, code, "code_locked")
+                    await record_lookup(session, sender, code, "code_locked", client_key=client)
                     dispatcher.utter_message(text=code_locked_message(code_until))
                     return reset
             if not code or not digits:
@@ -128,31 +152,33 @@ class ActionDossierStatus(Action):
         except Exception:
             log.exception("dossier lookup unavailable")
             dispatcher.utter_message(text=UNAVAILABLE.format(hotline=_hotline()))
-            await self._audit(sender, code, "unavailable")
+            await self._audit(sender, code, "unavailable", client)
             return reset
 
         # Constant-time comparison; a dossier without a phone can never be verified.
         if dossier is not None and len(dossier.phone) >= 4 and hmac.compare_digest(dossier.phone[-4:], digits):
-            await self._audit(sender, code, "verified")
+            await self._audit(sender, code, "verified", client)
             dispatcher.utter_message(text=render_dossier(dossier), buttons=[SUBSCRIBE_BUTTON])
             return reset
 
-        await self._audit(sender, code, "failed")
+        await self._audit(sender, code, "failed", client)
         db = await resources.store()
         async with db.session() as session:
             until = await locked_until(session, sender)
+            client_until = await client_locked_until(session, client)
             code_until = await code_locked_until(session, code)
             left = await failures_left(session, sender)
-        dispatcher.utter_message(text=locked_message(until) if until else code_locked_message(code_until)
+        dispatcher.utter_message(text=locked_message(until) if until else client_locked_message(client_until)
+                                 if client_until else code_locked_message(code_until)
                                  if code_until else FAILED.format(left=left))
         return reset
 
     @staticmethod
-    async def _audit(sender: str, code: str, outcome: str) -> None:
+    async def _audit(sender: str, code: str, outcome: str, client: Optional[str]) -> None:
         try:
             db = await resources.store()
             async with db.session() as session, session.begin():
-                await record_lookup(session, sender, code, outcome)
+                await record_lookup(session, sender, code, outcome, client_key=client)
         except Exception:
             log.exception("could not audit a dossier lookup (%s)", outcome)
 

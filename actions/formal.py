@@ -52,18 +52,9 @@ def asked_kind(tracker: Tracker) -> str:
     return kind_of(message.get("text")) or UNCLEAR
 
 
-def head_agency(locality: Locality) -> Optional[str]:
-    """The local authority at the top of the routing chain (supervises others, has no supervisor)."""
-    supervisors = {a.get("supervisor") for a in locality.agencies if a.get("supervisor")}
-    for a in locality.agencies:
-        if not a.get("supervisor") and a["id"] in supervisors:
-            return a["name"]
-    return None
-
-
 def _places(locality: Locality) -> tuple[str, str]:
     """(who decides for commune matters, where citizens are received in person)."""
-    agency = head_agency(locality)
+    agency = locality.head_agency()
     if agency:
         return f"Chủ tịch {agency}", f"nơi tiếp công dân (Ban tiếp công dân) của {agency}"
     return ("Chủ tịch Ủy ban nhân dân cấp xã nơi ban hành quyết định",

@@ -1,4 +1,6 @@
-"""`python -m bot`: serve the gateway on PORT."""
+"""`python -m bot [--host H] [--port N]`: serve the gateway (default: every interface, PORT).
+Run from the gateway's own environment (.venv-gateway): `motcua run` and `motcua serve gateway` do."""
+import argparse
 from typing import Optional
 
 import uvloop
@@ -18,4 +20,8 @@ def main(host: Optional[str] = None, port: Optional[int] = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
+    parser.add_argument("--host")
+    parser.add_argument("--port", type=int)
+    args = parser.parse_args()
+    main(host=args.host, port=args.port)

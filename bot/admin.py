@@ -12,7 +12,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import select
 
-from bot.auth import require
+from bot.auth import CSRF, OFFICIAL, require
 from bot.state import DB, HTTP, SETTINGS
 from motcua import admin_data
 from motcua.catalogue import load_catalogue
@@ -64,13 +64,14 @@ def setup(app: web.Application) -> None:
 async def _retrainer_ctx(app: web.Application):
     settings = app[SETTINGS]
     app[RETRAINER] = Retrainer(app[DB], app[HTTP], settings.rasa_servers, settings.rasa_token, app[WORKSPACE],
-                                 persistent_trackers=bool(settings.rasa_tracker_store_url))
+                                 persistent_trackers=bool(settings.rasa_tracker_store_url),
+                                 engine_python=settings.engine_python)
     yield
     await app[RETRAINER].close()
 
 
 def _actor(request: web.Request) -> str:
-    official = request["official"]
+    official = request[OFFICIAL]
     return f"{official.full_name} ({official.username})"
 
 
@@ -85,7 +86,7 @@ def _intent_label(intent: Optional[str], faq: dict[str, str]) -> str:
 def _context(request: web.Request, **values) -> dict:
     files = request.app[WORKSPACE].files
     faq = admin_data.faq_answers(files)
-    return {"me": request["official"], "csrf": request["csrf"], "role_labels": ROLE_LABELS,
+    return {"me": request[OFFICIAL], "csrf": request[CSRF], "role_labels": ROLE_LABELS,
             "source_labels": nlu_inbox.SOURCE_LABELS, "status_labels": model_history.STATUS_LABELS,
             "action_labels": model_history.ACTION_LABELS, "mask": mask_personal_data,
             "intent_label": lambda i: _intent_label(i, faq), **values}

@@ -25,14 +25,18 @@ MAX_FAILURES, MAX_ADDRESS_FAILURES, FAILURE_WINDOW = 5, 20, 15 * 60
 LOCKED = "Tài khoản tạm khóa đăng nhập do sai nhiều lần. Anh/chị vui lòng thử lại sau 15–30 phút."
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# What a signed-in request carries for its handler: the official and the session's CSRF token.
+AUTH = web.RequestKey("auth", object)  # (WebSession, Official), or None: cached per request
+OFFICIAL = web.RequestKey("official", Official)
+CSRF = web.RequestKey("csrf", str)
 
 
 async def signed_in(request: web.Request) -> Optional[tuple[WebSession, Official]]:
     """The session and official behind the request's cookie (cached on the request)."""
-    if "auth" not in request:
+    if AUTH not in request:
         async with request.app[DB].session() as session:
-            request["auth"] = await session_official(session, request.cookies.get(COOKIE, ""))
-    return request["auth"]
+            request[AUTH] = await session_official(session, request.cookies.get(COOKIE, ""))
+    return request[AUTH]
 
 
 def require(*roles: str) -> Callable[[Handler], Handler]:
@@ -56,7 +60,7 @@ def require(*roles: str) -> Callable[[Handler], Handler]:
                 given = str(form.get("csrf", "")) or request.headers.get("X-CSRF-Token", "")
                 if not hmac.compare_digest(given.encode(), web_session.csrf_token.encode()):
                     raise web.HTTPForbidden(text="Yêu cầu không hợp lệ (mã CSRF). Vui lòng tải lại trang.")
-            request["official"], request["csrf"] = official, web_session.csrf_token
+            request[OFFICIAL], request[CSRF] = official, web_session.csrf_token
             return await handler(request)
 
         return wrapper

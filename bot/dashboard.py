@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from bot import charts, handoff
 from bot import complaint_workflow as workflow
-from bot.auth import require
+from bot.auth import CSRF, OFFICIAL, require
 from bot.state import DB, TELEGRAM
 from motcua.catalogue import load_catalogue
 from motcua.store import complaints as store
@@ -32,7 +32,7 @@ MAX_TEXT = 4000
 
 def _context(request: web.Request, **values) -> dict:
     locality = load_catalogue().locality
-    return {"me": request["official"], "csrf": request["csrf"], "locality": locality,
+    return {"me": request[OFFICIAL], "csrf": request[CSRF], "locality": locality,
             "agency_name": locality.agency_name, "role_labels": ROLE_LABELS,
             "status_labels": store.STATUS_LABELS, "action_labels": store.ACTION_LABELS,
             "categories": {c["id"]: c["name"] for c in locality.complaint_categories},
@@ -50,7 +50,7 @@ async def complaint_list(request: web.Request) -> dict:
     q = request.query
     page = max(1, int(q["page"])) if q.get("page", "").isdigit() else 1
     status = q.get("status") if q.get("status") in store.STATUS_LABELS else None
-    f = store.ComplaintFilter(status=status, agency=_own_agency(request["official"]) or (q.get("agency") or None),
+    f = store.ComplaintFilter(status=status, agency=_own_agency(request[OFFICIAL]) or (q.get("agency") or None),
                               category=q.get("category") or None, overdue=q.get("overdue") == "1",
                               query=q.get("q", "")[:100])
     async with request.app[DB].session() as session:
@@ -64,7 +64,7 @@ async def complaint_list(request: web.Request) -> dict:
 
 async def _complaint_for(request: web.Request, session) -> Complaint:
     complaint = await store.by_ticket(session, request.match_info["ticket"])
-    own = _own_agency(request["official"])
+    own = _own_agency(request[OFFICIAL])
     if complaint is None or (own and own not in (complaint.agency, complaint.escalated_to)):
         raise web.HTTPNotFound(text="Không tìm thấy phản ánh này.")
     return complaint
@@ -113,7 +113,7 @@ def _text(form, name: str, required: bool = True) -> str:
 @require()
 async def complaint_action(request: web.Request) -> web.StreamResponse:
     """POST /officials/complaints/{ticket}/{action}: assign, reply, resolve, reopen or forward."""
-    action, official = request.match_info["action"], request["official"]
+    action, official = request.match_info["action"], request[OFFICIAL]
     form = await request.post()
     own = _own_agency(official)
     assignee = form.get("official_id", "")
@@ -221,7 +221,7 @@ def _answers_chats(official: Official) -> bool:
 async def _open_handoff(session, request: web.Request) -> Handoff:
     """The open handoff of the URL, if this official may see it; else 404 (ended ones are closed)."""
     h = await session.get(Handoff, int(request.match_info["id"]))
-    if h is None or h.status == "ended" or not _answers_chats(request["official"]):
+    if h is None or h.status == "ended" or not _answers_chats(request[OFFICIAL]):
         raise web.HTTPNotFound(text="Không tìm thấy cuộc trò chuyện này.")
     return h
 
@@ -230,7 +230,7 @@ async def _open_handoff(session, request: web.Request) -> Handoff:
 @aiohttp_jinja2.template("handoffs.html")
 async def handoff_list(request: web.Request) -> dict:
     rows = []
-    if _answers_chats(request["official"]):
+    if _answers_chats(request[OFFICIAL]):
         async with request.app[DB].session() as session:
             rows = await handoff_store.list_open(session)
     return _context(request, handoffs=rows)
@@ -250,7 +250,7 @@ async def handoff_detail(request: web.Request) -> dict:
 
 @require()
 async def handoff_action(request: web.Request) -> web.StreamResponse:
-    handoff_id, action, official = int(request.match_info["id"]), request.match_info["action"], request["official"]
+    handoff_id, action, official = int(request.match_info["id"]), request.match_info["action"], request[OFFICIAL]
     async with request.app[DB].session() as session:
         await _open_handoff(session, request)
     form = await request.post()

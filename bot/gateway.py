@@ -33,7 +33,10 @@ class Deferred(Exception):
         self.reply = Reply(messages.BUSY_WAIT)
 
 
-async def converse(app: web.Application, channel: str, chat_id: str, raw_text: str) -> list[Reply]:
+async def converse(app: web.Application, channel: str, chat_id: str, raw_text: str,
+                   metadata: Optional[dict] = None) -> list[Reply]:
+    """One citizen message in, the bot's replies out (stored both ways). `metadata` goes to Rasa
+    with the message (the web chat's client key, read by the lookup actions)."""
     settings = app[SETTINGS]
     text = clean(raw_text or "")
     if not text:
@@ -66,7 +69,7 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
         replies = [Reply(messages.NO_WORDS)]
     else:
         try:
-            replies = await _ask_rasa(app[RASA], f"{channel}:{chat_id}", text, inbox_id, first_try)
+            replies = await _ask_rasa(app[RASA], f"{channel}:{chat_id}", text, inbox_id, first_try, metadata)
         except RasaUnavailable as exc:
             log.warning("Rasa unavailable for a %s message: %s", channel, exc)
             if inbox_id is not None:
@@ -100,18 +103,19 @@ async def _stored_replies(db, inbox_id: int) -> list[Reply]:
     return [Reply(m.text, list(m.buttons or []), message_id=m.id) for m in stored]
 
 
-async def _ask_rasa(rasa: RasaClient, sender: str, text: str, inbox_id: Optional[int], first_try: bool) -> list[Reply]:
+async def _ask_rasa(rasa: RasaClient, sender: str, text: str, inbox_id: Optional[int], first_try: bool,
+                    metadata: Optional[dict] = None) -> list[Reply]:
     """One turn in Rasa. The message carries its inbox id, so that an update processed again
     (its gateway was killed, or Rasa timed out after all) is not a second turn: if Rasa's
     tracker already holds it, its answer there is the answer."""
     if inbox_id is None:
-        return await rasa.send(sender, text) or [Reply(messages.NOT_UNDERSTOOD)]
+        return await rasa.send(sender, text, metadata) or [Reply(messages.NOT_UNDERSTOOD)]
     if not first_try:
         earlier = await rasa.answered(sender, inbox_id)
         if earlier is not None:
             log.info("an update processed again had been answered by Rasa already; not sent twice")
             return earlier or [Reply(messages.NOT_UNDERSTOOD)]
-    return await rasa.send(sender, text, {"inbox_id": inbox_id}) or [Reply(messages.NOT_UNDERSTOOD)]
+    return await rasa.send(sender, text, {**(metadata or {}), "inbox_id": inbox_id}) or [Reply(messages.NOT_UNDERSTOOD)]
 
 
 async def answer(app: web.Application, channel: str, chat_id: str, text: str,

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from bot.gateway import CURRENT_ATTEMPT, CURRENT_INBOX_ID, Deferred
 from bot.state import DB, SETTINGS
-from motcua.store.inbox import accept, beat, claim_unfinished, earlier_unanswered, finish, live_peers
+from motcua.store.inbox import accept, beat, claim_unfinished, earlier_unanswered, finish
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +49,6 @@ FINISH_RETRY_DELAYS = (0.5, 1, 2, 3, 5) + (10,) * 28
 TASKS = web.AppKey("channel_tasks", set)
 LOCKS = web.AppKey("chat_locks", ChatLocks)
 HANDLERS = web.AppKey("inbox_handlers", dict)
-# Other live gateways, counted at each heartbeat (a dict: the app is frozen once started).
-PEERS = web.AppKey("live_peer_gateways", dict)
 # How long a chat's update waits for the chat's earlier updates on other gateways.
 ORDER_WAIT_SECONDS = 30.0
 
@@ -59,7 +57,6 @@ def setup(app: web.Application) -> None:
     app[TASKS] = set()
     app[LOCKS] = ChatLocks()
     app[HANDLERS] = {}
-    app[PEERS] = {"count": 0}
 
 
 def chat_lock(app: web.Application, channel: str, chat_id: Any):
@@ -129,11 +126,11 @@ async def _finish(app: web.Application, channel: str, row_id: int, status: str) 
 
 
 async def _after_earlier_updates(app: web.Application, channel: str, chat_key: str, row_id: int) -> None:
-    """With other gateways alive, a chat's update waits (up to ORDER_WAIT_SECONDS) until the chat's
-    earlier updates are answered, wherever they were delivered: a citizen who writes twice quickly,
-    through two gateways, is answered in the order they wrote. Alone, the chat lock is enough."""
-    if not app[PEERS]["count"]:
-        return
+    """A chat's update waits (up to ORDER_WAIT_SECONDS) until the chat's earlier updates are
+    answered, wherever they were delivered: a citizen who writes twice quickly, through two
+    gateways, is answered in the order they wrote. Always asked (one indexed query): whether
+    another gateway is alive is known only as of the last heartbeat, seconds old. While the store
+    does not answer, the update keeps waiting rather than overtake an earlier one."""
     deadline = asyncio.get_running_loop().time() + ORDER_WAIT_SECONDS
     pause = 0.02
     while True:
@@ -141,8 +138,8 @@ async def _after_earlier_updates(app: web.Application, channel: str, chat_key: s
             async with app[DB].session() as session:
                 if not await earlier_unanswered(session, channel, chat_key, row_id):
                     return
-        except Exception:  # noqa: BLE001 - the store is down: the handler will defer the update
-            return
+        except Exception as exc:  # noqa: BLE001 - the store is down: wait as for an earlier update
+            log.debug("%s update %s: order check failed (%s)", channel, row_id, type(exc).__name__)
         if asyncio.get_running_loop().time() > deadline:
             log.warning("%s update %s: an earlier update of its chat is still unanswered; going on", channel, row_id)
             return
@@ -156,12 +153,9 @@ async def _later(seconds: float, coro: Awaitable) -> None:
 
 
 async def heartbeat(app: web.Application) -> None:
-    """This gateway is alive: the updates it owns are left to it (see claim_unfinished). Also
-    counts the other live gateways (is cross-gateway ordering needed?)."""
-    dead_after = timedelta(seconds=app[SETTINGS].gateway_dead_after_seconds)
+    """This gateway is alive: the updates it owns are left to it (see claim_unfinished)."""
     async with app[DB].session() as session, session.begin():
         await beat(session, app[SETTINGS].instance_id)
-        app[PEERS]["count"] = await live_peers(session, app[SETTINGS].instance_id, dead_after)
 
 
 async def recover(app: web.Application, channel: str, handler: Handler, at_start: bool = True) -> int:

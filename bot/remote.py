@@ -1,6 +1,8 @@
 """Who is on the other end of a request: the client's address, for limits kept per address."""
 from __future__ import annotations
 
+import hashlib
+
 from aiohttp import web
 
 from bot.state import SETTINGS
@@ -15,6 +17,13 @@ def client_address(request: web.Request) -> str:
         if forwarded:
             return forwarded[-1]
     return peer
+
+
+def client_key(request: web.Request) -> str:
+    """The client's address as the action server sees it (per-address lookup lock): hashed, so that
+    trackers and the lookup audit do not hold addresses in clear (a hash of an address is no secret,
+    but it is not written down as one)."""
+    return hashlib.sha256(client_address(request).encode()).hexdigest()[:24]
 
 
 def is_https(request: web.Request) -> bool:

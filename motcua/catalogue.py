@@ -136,6 +136,14 @@ class Locality:
                 return a.get("supervisor")
         return None
 
+    def head_agency(self) -> Optional[str]:
+        """The local authority at the top of the routing chain (supervises others, has no supervisor)."""
+        supervisors = {a.get("supervisor") for a in self.agencies if a.get("supervisor")}
+        for a in self.agencies:
+            if not a.get("supervisor") and a["id"] in supervisors:
+                return a["name"]
+        return None
+
     @property
     def hotline(self) -> str:
         return str(self.office.get("hotline", "")).strip()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import Optional
 
 from motcua import PROJECT_ROOT
 from motcua.rasa_run import TOKEN_ENV
@@ -81,14 +82,23 @@ def _rasa_command(settings: Settings, token: str, host: str, port: int) -> tuple
     env = write_endpoints(settings, endpoints)
     # The token goes through the environment, not the command line (which `ps` shows to every user):
     # motcua.rasa_run hands it to Rasa inside the process.
-    return [sys.executable, "-m", "motcua.rasa_run", "run", "--enable-api",
+    return [settings.engine_python, "-m", "motcua.rasa_run", "run", "--enable-api",
             "--model", str(_rasa_model(settings)), "--endpoints", str(endpoints),
             "--credentials", str(PROJECT_ROOT / "credentials.yml"),
             "--interface", host, "--port", str(port)], {**env, TOKEN_ENV: token}
 
 
 def _actions_command(settings: Settings, host: str, port: int) -> tuple[list[str], dict[str, str]]:
-    return [sys.executable, "-m", "motcua.actions_run", "--actions", "actions", "--port", str(port)], {"SANIC_HOST": host}
+    return [settings.engine_python, "-m", "motcua.actions_run", "--actions", "actions", "--port", str(port)], {"SANIC_HOST": host}
+
+
+def _gateway_command(settings: Settings, host: Optional[str] = None, port: Optional[int] = None) -> list[str]:
+    """The gateway from its own environment (current aiohttp; Rasa's pins would hold it back)."""
+    if settings.gateway_python == settings.engine_python:
+        print("Warning: the gateway runs from the engine's environment (no .venv-gateway, MOTCUA_GATEWAY_PYTHON "
+              "unset), on the aiohttp Rasa pins, without the fixes since. `make venv` builds its own.", file=sys.stderr)
+    return [settings.gateway_python, "-m", "bot", *(["--host", host] if host else []),
+            *(["--port", str(port)] if port else [])]
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
@@ -106,7 +116,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     specs = [
         ChildSpec("actions", actions_cmd, {**env, **actions_env}),
         ChildSpec("rasa", rasa_cmd, {**env, **rasa_env}),
-        ChildSpec("gateway", [sys.executable, "-m", "bot"], env),
+        ChildSpec("gateway", _gateway_command(settings), env),
     ]
     supervisor = Supervisor(specs, ready_url=f"http://127.0.0.1:{settings.port}/healthz")
     return asyncio.run(supervisor.run())
@@ -118,11 +128,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import os
 
     if args.component == "gateway":
-        from bot.__main__ import main as gateway_main
-
-        gateway_main(host=args.host, port=args.port or settings.port)
-        return 0
-    if args.component == "actions":
+        cmd, extra = _gateway_command(settings, args.host, args.port or settings.port), {}
+    elif args.component == "actions":
         cmd, extra = _actions_command(settings, args.host or "127.0.0.1", args.port or settings.action_server_port)
     else:
         if not settings.rasa_token:

@@ -10,8 +10,11 @@ import sys
 # however they are written: "0912 345 678", "0912-345-678", "(091) 2345678", "sdt0912345678",
 # "001-203-004-567". A run of digits with single separators between them; 9 to 12 digits is masked.
 _PERSONAL_NUMBER = re.compile(r"(?<![\d])\+?\(?\d(?:[\s.\-()]{0,2}\d){7,13}(?!\d)")
-# Codes that are not personal data and must stay readable (dossier, ticket, booking).
-_CODES = re.compile(r"[A-Z0-9][A-Z0-9.]*-\d{6}-\d{3,6}|\b(?:PA|LH)-\d{4}-\d{6}\b", re.IGNORECASE)
+# What is not personal data and must stay readable: codes (dossier, ticket, booking) and dates with
+# their time ("2026-12-06 07:59:37", a log line's own timestamp, is 10 digits with separators).
+_CODES = re.compile(r"[A-Z0-9][A-Z0-9.]*-\d{6}-\d{3,6}|\b(?:PA|LH)-\d{4}-\d{6}\b"
+                    r"|(?<![\d.\-])(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])"
+                    r"(?:[ T](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:[.,]\d+)?)?)?(?![\d.\-])", re.IGNORECASE)
 
 
 def mask_personal_data(text: str, keep: int = 2) -> str:

@@ -270,8 +270,10 @@ class Retrainer:
 
     def __init__(self, db, http, rasa_urls: Union[str, Sequence[str]], rasa_token: Optional[str],
                  workspace: Workspace, on_line: Optional[Callable[[str], None]] = None,
-                 persistent_trackers: bool = False) -> None:
+                 persistent_trackers: bool = False, engine_python: str = sys.executable) -> None:
         self.db = db
+        # The worker trains with Rasa: it runs from the engine's environment, not the gateway's.
+        self.engine_python = engine_python
         self.http = http
         # Every Rasa replica: a promoted model is put into each (PUT /model changes only the one it hits).
         self.rasa_urls = [u.rstrip("/") for u in ([rasa_urls] if isinstance(rasa_urls, str) else rasa_urls)]
@@ -508,7 +510,7 @@ class Retrainer:
                       baseline: Callable[[], Awaitable[Optional[str]]]) -> dict:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
         self.proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "motcua.retrain", "worker", str(spec), cwd=PROJECT_ROOT, env=env,
+            self.engine_python, "-m", "motcua.retrain", "worker", str(spec), cwd=PROJECT_ROOT, env=env,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
             preexec_fn=_child_setup, limit=1 << 22)
         progress, tail = Progress(components), deque(maxlen=40)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional
@@ -14,6 +15,12 @@ from motcua import PROJECT_ROOT
 def _opt(env: Mapping[str, str], name: str) -> Optional[str]:
     value = env.get(name, "").strip()
     return value or None
+
+
+def _venv_python(venv: str) -> str:
+    """The interpreter of the checkout's environment `venv` when it exists, else this one."""
+    path = PROJECT_ROOT / venv / "bin" / "python"
+    return str(path) if path.exists() else sys.executable
 
 
 def _num(env: Mapping[str, str], name: str, default: float) -> float:
@@ -94,6 +101,11 @@ class Settings:
     # The reverse proxies whose X-Forwarded-For names the client (TRUSTED_PROXIES, comma-separated
     # addresses); any other peer is the client itself.
     trusted_proxies: tuple[str, ...] = ()
+    # Each process runs from its own environment (Makefile): Rasa, the action server and training
+    # from the engine's (Rasa 3.6 and its pins), the public gateway from its own with current,
+    # patched packages (MOTCUA_ENGINE_PYTHON, MOTCUA_GATEWAY_PYTHON; the image sets both).
+    engine_python: str = field(default_factory=lambda: _venv_python(".venv"))
+    gateway_python: str = field(default_factory=lambda: _venv_python(".venv-gateway"))
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -141,6 +153,8 @@ class Settings:
             webchat_rate_per_minute=int(_num(env, "WEBCHAT_RATE_PER_MINUTE", d.webchat_rate_per_minute)),
             webchat_max_body=int(_num(env, "WEBCHAT_MAX_BODY", d.webchat_max_body)),
             trusted_proxies=tuple(a.strip() for a in env.get("TRUSTED_PROXIES", "").split(",") if a.strip()),
+            engine_python=_opt(env, "MOTCUA_ENGINE_PYTHON") or d.engine_python,
+            gateway_python=_opt(env, "MOTCUA_GATEWAY_PYTHON") or d.gateway_python,
         )
 
     @property

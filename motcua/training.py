@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,7 +141,8 @@ def train(models_dir: Path, config: Path = CONFIG, extra_args: Sequence[str] = (
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".training-") as tmp, \
             domain_argument(inputs) as domain:
-        cmd = [sys.executable, "-m", "rasa", *train_command(inputs, domain, Path(tmp), target.name), *extra_args]
+        # Rasa runs from the engine's environment, also when a gateway (its own environment) asks.
+        cmd = [Settings.from_env().engine_python, "-m", "rasa", *train_command(inputs, domain, Path(tmp), target.name), *extra_args]
         subprocess.run(cmd, cwd=PROJECT_ROOT, check=True)
         os.replace(Path(tmp) / target.name, target)
     return target

@@ -9,10 +9,10 @@ import asyncio
 import os
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
+from typing import Optional
 
 import aiohttp
 import asyncpg
@@ -21,6 +21,11 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from motcua import PROJECT_ROOT
 from motcua.settings import Settings
+
+# Rasa and the action server run from the engine's environment (.venv) whichever environment runs
+# the tests: the gateway's half of the suite runs in .venv-gateway (Makefile), as it serves.
+ENGINE_PYTHON = Settings.from_env().engine_python
+GATEWAY_PYTHON = Settings.from_env().gateway_python
 
 PG_ADMIN_DSN = os.environ.get("MOTCUA_TEST_PG_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 MODELS_DIR = PROJECT_ROOT / "models"
@@ -128,11 +133,11 @@ def rasa_servers(trained_model, tmp_path_factory):
            "HANDOFF_HOURS": "always",  # officials "on duty" whenever the tests run
            "DATABASE_URL": store_url, "CASE_DATABASE_URL": cases_url}
     actions = subprocess.Popen(
-        [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],
+        [ENGINE_PYTHON, "-m", "rasa_sdk", "--actions", "actions", "--port", str(action_port)],
         cwd=PROJECT_ROOT, env=env, stdout=open(logs / "actions.log", "wb"), stderr=subprocess.STDOUT,
     )
     rasa = subprocess.Popen(
-        [sys.executable, "-m", "rasa", "run", "--enable-api", "--model", str(trained_model),
+        [ENGINE_PYTHON, "-m", "rasa", "run", "--enable-api", "--model", str(trained_model),
          "--endpoints", "endpoints.yml", "--credentials", "credentials.yml", "--port", str(rasa_port)],
         cwd=PROJECT_ROOT, env=env, stdout=open(logs / "rasa.log", "wb"), stderr=subprocess.STDOUT,
     )
@@ -166,9 +171,10 @@ async def gateway(rasa_servers):
     sharing the store with the session's action server as in production."""
     from bot.app import create_app
 
+    # The test client is the "proxy": say() names each chat's own client address (per-address locks).
     app = create_app(make_settings(database_url=rasa_servers["database_url"], rasa_url=rasa_servers["rasa_url"],
                                    case_database_url=rasa_servers["case_database_url"], dossier_watch_seconds=0,
-                                   escalation_check_seconds=0))
+                                   escalation_check_seconds=0, trusted_proxies=("127.0.0.1",)))
     client = TestClient(TestServer(app))
     await client.start_server()
     try:
@@ -194,9 +200,18 @@ async def updates(client: TestClient, sender: str, after=None) -> dict:
     return await resp.json()
 
 
-async def say(client: TestClient, text: str, sender: str = "tester") -> list[dict]:
-    """One web chat turn: the replies as the page receives them."""
-    resp = await client.post("/webchat/messages", json={"sender": web_id(sender), "message": text})
+def address_of(sender: str) -> str:
+    """A chat's own client address (10.x.y.z, the same for the same chat): citizens are not all
+    behind one address, so the per-address lookup lock of one test does not hold for the others."""
+    digest = uuid.uuid5(uuid.NAMESPACE_URL, f"motcua-test-address:{sender}").bytes
+    return f"10.{digest[0]}.{digest[1]}.{digest[2]}"
+
+
+async def say(client: TestClient, text: str, sender: str = "tester", address: Optional[str] = None) -> list[dict]:
+    """One web chat turn: the replies as the page receives them. The chat's client address goes in
+    X-Forwarded-For (believed from a trusted proxy, as the `gateway` fixture's 127.0.0.1 is)."""
+    resp = await client.post("/webchat/messages", json={"sender": web_id(sender), "message": text},
+                             headers={"X-Forwarded-For": address or address_of(sender)})
     assert resp.status == 200, await resp.text()
     return await resp.json()
 

@@ -15,7 +15,6 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import time
 from datetime import timezone
 from pathlib import Path
@@ -29,7 +28,7 @@ from sqlalchemy import select
 from bot import admin
 from bot.app import create_app
 from bot.state import DB
-from conftest import free_port, say
+from conftest import ENGINE_PYTHON, free_port, say
 from motcua import PROJECT_ROOT, admin_data, training
 from motcua.nlu_eval import TEST_DIR
 from motcua.retrain import Workspace
@@ -62,7 +61,7 @@ def own_rasa(trained_model, rasa_servers, tmp_path_factory):
     env = {**os.environ, "ACTION_ENDPOINT_URL": f"{rasa_servers['action_url']}/webhook", "PYTHONUNBUFFERED": "1"}
     log = open(root / "rasa.log", "wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rasa", "run", "--enable-api", "--auth-token", token, "--model", str(baseline),
+        [ENGINE_PYTHON, "-m", "rasa", "run", "--enable-api", "--auth-token", token, "--model", str(baseline),
          "--endpoints", "endpoints.yml", "--credentials", "credentials.yml", "--port", str(port)],
         cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     info = {"url": f"http://127.0.0.1:{port}", "token": token, "root": root, "models": models,

@@ -295,15 +295,18 @@ def test_dockerfile_and_build_context():
     dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
     assert re.search(r"^FROM python:3\.10-slim\b", dockerfile, re.M)
     assert re.search(r"^WORKDIR /app$", dockerfile, re.M)
-    assert "requirements.lock" in dockerfile
+    assert "requirements.lock" in dockerfile and "requirements-gateway.lock" in dockerfile
+    # The gateway's own environment (current aiohttp), and each process told which one is its.
+    assert "MOTCUA_ENGINE_PYTHON=/opt/venv/bin/python" in dockerfile
+    assert "MOTCUA_GATEWAY_PYTHON=/opt/gateway/bin/python" in dockerfile
     [user] = re.findall(r"^USER\s+(\S+)", dockerfile, re.M)
     assert user.split(":")[0] not in ("root", "0"), "the image must not run as root"
     ignored = {line.strip().rstrip("/") for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
                if line.strip() and not line.startswith("#")}
-    for path in (".git", ".venv", "var", "models", "results", "tests", "deploy", ".env"):
+    for path in (".git", ".venv", ".venv-gateway", "var", "models", "results", "tests", "deploy", ".env"):
         assert path in ignored, f".dockerignore must exclude {path}"
     assert "bench" in ignored or "bench/results" in ignored
     # What the image needs is not excluded.
     for path in ("motcua", "bot", "actions", "nlu", "catalogue", "config.yml", "domain.yml", "credentials.yml",
-                 "pyproject.toml", "requirements.lock", "README.md"):
+                 "pyproject.toml", "requirements.lock", "requirements-gateway.lock", "README.md"):
         assert path not in ignored and (ROOT / path).exists(), path

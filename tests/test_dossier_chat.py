@@ -16,15 +16,15 @@ def chat() -> str:
     return f"dossier-{uuid.uuid4().hex[:10]}"
 
 
-async def lookup(gateway, sender, code_text, digits, opener="tra cứu hồ sơ"):
-    first = await say(gateway, opener, sender)
+async def lookup(gateway, sender, code_text, digits, opener="tra cứu hồ sơ", address=None):
+    first = await say(gateway, opener, sender, address)
     if code_text is not None:
         assert "mã hồ sơ" in first[-1]["text"], first
-        asked = await say(gateway, code_text, sender)
+        asked = await say(gateway, code_text, sender, address)
     else:
         asked = first
     assert "4 số cuối" in asked[-1]["text"], asked
-    return await say(gateway, digits, sender)
+    return await say(gateway, digits, sender, address)
 
 
 async def test_a_verified_lookup_shows_the_dossier(gateway):
@@ -163,3 +163,32 @@ async def test_digits_guessed_across_fresh_chats_lock_the_code_itself(gateway, r
                                     .order_by(DossierLookup.id))).all()
     await db.dispose()
     assert outcomes[:10] == ["failed"] * 10 and set(outcomes[10:]) == {"code_locked"}
+
+
+async def test_failures_from_one_address_across_fresh_chats_lock_that_address(gateway, rasa_servers):
+    """Issue 15, item 1: one web chat client address trying many codes from fresh chats — 2 wrong
+    tries per chat and per code, under both other locks — is locked after 20 failures in an hour,
+    for every chat and code from it; another address is not. The audit holds a hash, not the address."""
+    address = "203.0.113.7"
+    replies = []
+    for i in range(10):
+        sender, code = chat(), f"000.00.24.H08-261201-{i:04d}"  # codes that do not exist count the same
+        for digits in ("0000", "0001"):
+            replies.append((await lookup(gateway, sender, code, digits, address=address))[-1]["text"])
+    assert all("chưa khớp" in r for r in replies[:19])
+    assert "kết nối mạng này" in replies[19] and "đường dây nóng" in replies[19]  # the 20th failure locks it
+    # A new chat from that address is asked nothing: the lock is explained at once.
+    refused = await say(gateway, f"tra cứu hồ sơ {CODE}", chat(), address)
+    assert "kết nối mạng này" in refused[-1]["text"] and "Nguyễn" not in str(refused)
+    (shown,) = await lookup(gateway, chat(), CODE, "1111", address="203.0.113.8")
+    assert shown["text"].startswith(f"Hồ sơ {CODE}")
+    db = Database(rasa_servers["database_url"])
+    async with db.session() as s:
+        rows = (await s.execute(select(DossierLookup.outcome, DossierLookup.client_key)
+                                .where(DossierLookup.code.like("000.00.24.H08-261201-%") | (DossierLookup.code == CODE),
+                                       DossierLookup.sender_id.like("web:%"))
+                                .order_by(DossierLookup.id))).all()
+    await db.dispose()
+    assert [outcome for outcome, _ in rows].count("failed") >= 20 and "client_locked" in {o for o, _ in rows}
+    assert all(key and len(key) == 24 and "203.0.113" not in key for _, key in rows)
+

@@ -1,15 +1,11 @@
 """Formal complaints (khiếu nại) and denunciations (tố cáo) on the web chat: the formal route is
 explained and recorded, and no feedback ticket is filed (real gateway, Rasa, actions, store)."""
-import logging
 import uuid
 
-from rasa_sdk import Tracker
-from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
-from actions import formal, resources
 from conftest import say, web_id
-from motcua.catalogue import Locality, load_catalogue
+from motcua.catalogue import load_catalogue
 from motcua.store import Database
 from motcua.store.models import Complaint, FormalGuidance
 
@@ -33,7 +29,7 @@ async def stored(rasa_servers, sender: str) -> tuple[list[Complaint], list[str]]
 
 def chairman() -> str:
     """Who decides commune matters, from the locality data (never a name written in the code)."""
-    return f"Chủ tịch {formal.head_agency(load_catalogue().locality)}"
+    return f"Chủ tịch {load_catalogue().locality.head_agency()}"
 
 
 async def test_khieu_nai_gets_the_formal_route_and_no_ticket(gateway, rasa_servers):
@@ -89,41 +85,3 @@ async def test_ordinary_feedback_is_offered_and_still_works(gateway, rasa_server
     form = await say(gateway, "tôi muốn phản ánh đường ở thôn bị hư nặng", other)
     assert "mô tả sự việc" in form[-1]["text"] or "lĩnh vực" in form[-1]["text"]
     assert (await stored(rasa_servers, other))[1] == []
-
-
-def tracker(entities: list, text: str) -> Tracker:
-    return Tracker("web:unit", {}, {"intent": {"name": "formal_complaint"}, "entities": entities, "text": text}, [],
-                   False, None, {}, "action_listen")
-
-
-async def test_the_guidance_is_given_even_when_the_store_is_down(monkeypatch, caplog):
-    async def down():
-        raise OSError("database is down")
-
-    monkeypatch.setattr(resources, "store", down)
-    dispatcher = CollectingDispatcher()
-    with caplog.at_level(logging.WARNING, logger="actions.formal"):
-        await formal.ActionFormalGuidance().run(dispatcher, tracker([{"entity": "formal_kind", "value": "to cáo"}],
-                                                                    "to cáo"), {})
-    assert "Luật Tố cáo" in dispatcher.messages[0]["text"]
-    assert "could not record formal guidance" in caplog.text
-
-
-def test_the_kind_is_read_in_any_spelling():
-    assert formal.kind_of("KHIẾU NẠI") == formal.kind_of("khieu_nai") == formal.kind_of("khiu nại") == "khieu_nai"
-    assert formal.kind_of("tố giác") == formal.kind_of("To Cao") == formal.kind_of("to_cao") == "to_cao"
-    assert formal.kind_of("khiếu nại, tố cáo") is None and formal.kind_of("làm đơn") is None
-    assert formal.asked_kind(tracker([], "muốn tố cáo cán bộ")) == "to_cao"
-    assert formal.asked_kind(tracker([{"entity": "formal_kind", "value": "khieu_nai"},
-                                      {"entity": "formal_kind", "value": "to_cao"}], "")) == "unclear"
-
-
-def test_agency_names_come_from_the_locality():
-    other = Locality(unit_name="Phú Mỹ", office={"hotline": "0123"}, agencies=[
-        {"id": "so", "name": "Sở Nội vụ tỉnh X", "supervisor": None},
-        {"id": "ubnd", "name": "Ủy ban nhân dân phường Phú Mỹ", "supervisor": None},
-        {"id": "cong_an", "name": "Công an phường Phú Mỹ", "supervisor": "ubnd"}])
-    for text in (formal.khieu_nai_text(other), formal.to_cao_text(other), formal.unclear_text(other)):
-        assert "Chủ tịch Ủy ban nhân dân phường Phú Mỹ" in text and "Hoài Ân" not in text
-    bare = Locality(unit_name="X", office={})
-    assert "Ủy ban nhân dân cấp xã" in formal.khieu_nai_text(bare)

@@ -13,6 +13,8 @@ from motcua import PROJECT_ROOT
 from motcua.logs import MaskingFormatter, mask_personal_data
 from motcua.store import make_engine
 
+from conftest import ENGINE_PYTHON
+
 SPELLINGS = ["0912345678", "0912 345 678", "0912.345.678", "0912-345-678", "sdt0912345678", "(091) 2345678",
              "+84 912345678", "+84912345678", "001203004567", "001-203-004-567", "001 203 004 567", "123456789"]
 
@@ -26,9 +28,19 @@ def test_every_spelling_is_masked(number):
 
 
 @pytest.mark.parametrize("kept", ["000.00.24.H08-241105-0012", "PA-2026-000123", "LH-2026-000042", "ngày 2026-11-01",
-                                  "lệ phí 4.500.000 đồng", "10:30", "mã 1.000593", "năm 2026, 40 tuổi"])
+                                  "lệ phí 4.500.000 đồng", "10:30",
+                                  "2026-12-06 07:59:37,089 INFO alembic", "lúc 2026-12-06T07:59:37.123", "mã 1.000593", "năm 2026, 40 tuổi"])
 def test_codes_dates_and_amounts_stay_readable(kept):
     assert mask_personal_data(kept) == kept
+
+
+@pytest.mark.parametrize("text, masked", [
+    ("2026-12-06 07:59:37 gọi 0905123456", "2026-12-06 07:59:37 gọi ********56"),
+    ("0905-12-34-56", "********56"),  # a phone in date-like groups is not a date
+    ("2026-12-06-0905", "**********05"),
+])
+def test_a_date_beside_a_number_keeps_the_number_masked(text, masked):
+    assert mask_personal_data(text) == masked
 
 
 def test_a_traceback_is_masked_too():
@@ -65,13 +77,13 @@ def test_sql_errors_do_not_carry_bound_parameters(tmp_path):
 def test_rasa_and_the_action_server_print_nothing_in_clear(command):
     """The two entry points `motcua run` and `motcua serve` use mask the process's own output before
     Rasa or rasa-sdk set up their logging: here each prints a path or module name with a phone number."""
-    out = subprocess.run([sys.executable, "-m", *command], cwd=PROJECT_ROOT, capture_output=True, text=True,
+    out = subprocess.run([ENGINE_PYTHON, "-m", *command], cwd=PROJECT_ROOT, capture_output=True, text=True,
                          timeout=180)
     both = out.stdout + out.stderr
     assert "********56" in both and "0905123456" not in both, both[-2000:]
 
 
 def test_the_action_server_entry_point_runs_rasa_sdk():
-    out = subprocess.run([sys.executable, "-m", "motcua.actions_run", "--help"], cwd=PROJECT_ROOT,
+    out = subprocess.run([ENGINE_PYTHON, "-m", "motcua.actions_run", "--help"], cwd=PROJECT_ROOT,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "--actions" in out.stdout

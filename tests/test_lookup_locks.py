@@ -1,9 +1,10 @@
 """The lookup locks in the store (issue 15, item 1), on SQLite and PostgreSQL: per chat, and per
-dossier code or ticket whatever chats the tries come from."""
+dossier code or ticket whatever chats the tries come from, and per web chat client address."""
 from datetime import datetime, timedelta, timezone
 
 from motcua.store import Database
-from motcua.store.lookups import CODE_MAX_FAILURES, LOCK, code_locked_until, locked_until, record_lookup
+from motcua.store.lookups import (CLIENT_MAX_FAILURES, CODE_MAX_FAILURES, LOCK, client_locked_until, code_locked_until,
+                                  locked_until, record_lookup)
 
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=timezone.utc)
 
@@ -27,6 +28,33 @@ async def test_failures_of_one_ticket_from_many_chats_lock_the_ticket_not_the_ch
             for i in range(CODE_MAX_FAILURES):
                 await record_lookup(s, f"web:slow-{i}", "PA-2026-000200", "failed", now=NOW - timedelta(minutes=7 * i))
             assert await code_locked_until(s, "PA-2026-000200", now=NOW) is None
+    finally:
+        await db.dispose()
+
+
+async def test_failures_from_one_client_across_chats_and_codes_lock_that_client(db_url):
+    db = Database(db_url)
+    await db.migrate()
+    client, other = "a" * 24, "b" * 24
+    try:
+        async with db.session() as s, s.begin():
+            for i in range(CLIENT_MAX_FAILURES - 1):  # a new chat and a new code every try
+                await record_lookup(s, f"web:c-{i}", f"X-261201-{i:04d}", "failed", client_key=client,
+                                    now=NOW - timedelta(minutes=50 - i))
+            assert await client_locked_until(s, client, now=NOW) is None
+            await record_lookup(s, "web:c-last", "X-261201-9999", "failed", client_key=client,
+                                now=NOW - timedelta(minutes=2))
+            until = await client_locked_until(s, client, now=NOW)
+            assert until == NOW - timedelta(minutes=2) + LOCK
+            # Neither a chat nor a code is locked; another client and a channel without one are free.
+            assert await locked_until(s, "web:c-last", now=NOW) is None
+            assert await code_locked_until(s, "X-261201-9999", now=NOW) is None
+            assert await client_locked_until(s, other, now=NOW) is None
+            assert await client_locked_until(s, None, now=NOW) is None
+            # Verified lookups do not count.
+            for i in range(CLIENT_MAX_FAILURES):
+                await record_lookup(s, f"web:v-{i}", "X", "verified", client_key=other, now=NOW)
+            assert await client_locked_until(s, other, now=NOW) is None
     finally:
         await db.dispose()
 

@@ -4,13 +4,12 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 import uuid
 
-from conftest import free_port, wait_http
+from conftest import ENGINE_PYTHON, GATEWAY_PYTHON, free_port, wait_http
 
 
 def _alive(pid: int) -> bool:
@@ -36,6 +35,30 @@ def _listening_addresses() -> dict[int, str]:
     return out
 
 
+# The first aiohttp with fixes for every advisory known on 2026-12-06 (README, "Dependencies").
+PATCHED_AIOHTTP = (3, 14, 4)
+
+
+def _interpreter(pid: int) -> str:
+    """The program a process was started as (argv[0])."""
+    with open(f"/proc/{pid}/cmdline", "rb") as f:
+        return f.read().split(b"\0")[0].decode()
+
+
+def _version(python: str, module: str) -> tuple[int, ...]:
+    out = subprocess.run([python, "-c", f"import {module}; print({module}.__version__)"], capture_output=True,
+                         text=True, timeout=60, check=True)
+    return tuple(int(part) for part in re.findall(r"\d+", out.stdout)[:3])
+
+
+def test_the_gateway_environment_has_current_aiohttp_and_no_rasa():
+    """Rasa 3.6 pins aiohttp below 3.10; the public gateway has an environment of its own."""
+    assert GATEWAY_PYTHON != ENGINE_PYTHON
+    assert _version(GATEWAY_PYTHON, "aiohttp") >= PATCHED_AIOHTTP
+    assert subprocess.run([GATEWAY_PYTHON, "-c", "import rasa"], capture_output=True).returncode != 0
+    assert _version(ENGINE_PYTHON, "rasa")[:2] == (3, 6)
+
+
 def test_run_serves_the_web_chat_and_stops_cleanly(trained_model, tmp_path):
     port, rasa_port, action_port = free_port(), free_port(), free_port()
     env = {
@@ -47,7 +70,7 @@ def test_run_serves_the_web_chat_and_stops_cleanly(trained_model, tmp_path):
     }
     log_path = tmp_path / "run.log"
     with open(log_path, "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "motcua.cli", "run"], env=env, stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([ENGINE_PYTHON, "-m", "motcua.cli", "run"], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         assert wait_http(f"http://127.0.0.1:{port}/healthz", 240, proc), log_path.read_text(errors="replace")[-4000:]
         req = urllib.request.Request(
@@ -57,7 +80,9 @@ def test_run_serves_the_web_chat_and_stops_cleanly(trained_model, tmp_path):
         )
         with urllib.request.urlopen(req, timeout=30) as resp:
             replies = json.loads(resp.read())
+            server = resp.headers["Server"]
         assert replies[0]["text"].startswith("Xin chào anh/chị")
+        assert "aiohttp" not in server and "Python" not in server  # no versions to look up advisories by
 
         deadline = time.monotonic() + 15  # the supervisor polls /healthz itself, once a second
         while "ready after" not in log_path.read_text(errors="replace") and time.monotonic() < deadline:
@@ -65,6 +90,9 @@ def test_run_serves_the_web_chat_and_stops_cleanly(trained_model, tmp_path):
         output = log_path.read_text(errors="replace")
         pids = {name: int(pid) for name, pid in re.findall(r"started (\w+) \(pid (\d+)\)", output)}
         assert set(pids) == {"rasa", "actions", "gateway"}
+        # Each from its own environment: the public gateway on current aiohttp, Rasa on its pins.
+        assert _interpreter(pids["gateway"]) == GATEWAY_PYTHON
+        assert _interpreter(pids["rasa"]) == _interpreter(pids["actions"]) == ENGINE_PYTHON
         for name in ("rasa", "actions", "gateway"):
             assert f"[{name.ljust(7)}]" in output  # each child's lines carry its name
         assert "ready after" in output
@@ -86,3 +114,31 @@ def test_run_serves_the_web_chat_and_stops_cleanly(trained_model, tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+
+
+def test_serve_gateway_becomes_the_gateway_in_its_own_environment(tmp_path):
+    """`motcua serve gateway` (production: the image's gateway command) runs the engine's `motcua`
+    and replaces itself with the gateway's interpreter: same process, patched aiohttp."""
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'motcua.db'}",
+           "DOSSIER_WATCH_SECONDS": "0", "ESCALATION_CHECK_SECONDS": "0", "OFFICIALS_FEED_SECONDS": "0",
+           "OUTBOX_SECONDS": "0"}
+    log_path = tmp_path / "serve.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen([ENGINE_PYTHON, "-m", "motcua.cli", "serve", "gateway", "--host", "127.0.0.1"],
+                                env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        # No Rasa here: the gateway answers that it is not ready (and that its database is).
+        up = wait_http(f"http://127.0.0.1:{port}/healthz", 120, proc,
+                       ok=lambda r, body: r.status == 503 and '"database": "ok"' in body)
+        assert up, log_path.read_text(errors="replace")[-4000:]
+        assert _interpreter(proc.pid) == GATEWAY_PYTHON
+        assert _listening_addresses()[port] == "127.0.0.1"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:
+            assert resp.status == 200 and "aiohttp" not in resp.headers["Server"]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+

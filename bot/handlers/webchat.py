@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot import messages
-from bot.remote import client_address
+from bot.remote import client_address, client_key
 from bot.gateway import converse
 from bot.state import DB, SETTINGS
 from motcua.store import rate_limits
@@ -64,7 +64,7 @@ async def post_message(request: web.Request) -> web.Response:
     if not isinstance(sender, str) or not _SENDER.match(sender.lower()) or not isinstance(text, (str, type(None))):
         return _error(400, messages.BAD_REQUEST)
     sender = sender.lower()
-    replies = await converse(request.app, "web", sender, text or "")
+    replies = await converse(request.app, "web", sender, text or "", {"client": client_key(request)})
     return web.json_response([r.as_json() for r in replies])
 
 

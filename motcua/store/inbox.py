@@ -5,7 +5,7 @@ import hashlib
 from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from motcua.store.models import ButtonPayload, GatewayHeartbeat, InboxUpdate
@@ -35,13 +35,6 @@ async def earlier_unanswered(session: AsyncSession, channel: str, chat_key: str,
     return await session.scalar(
         select(InboxUpdate.id).where(InboxUpdate.channel == channel, InboxUpdate.chat_key == chat_key,
                                      InboxUpdate.status == "received", InboxUpdate.id < row_id).limit(1)) is not None
-
-
-async def live_peers(session: AsyncSession, gateway_id: str, dead_after: timedelta) -> int:
-    """How many other gateways have beaten within `dead_after`."""
-    since = datetime.now(timezone.utc) - dead_after
-    return await session.scalar(select(func.count()).select_from(GatewayHeartbeat).where(
-        GatewayHeartbeat.last_seen >= since, GatewayHeartbeat.gateway_id != gateway_id))
 
 
 async def beat(session: AsyncSession, gateway_id: str) -> None:

@@ -13,13 +13,17 @@ from motcua.store.models import DossierLookup
 MAX_FAILURES = 5
 # Failed verifications of one dossier code or ticket, from any chats, that lock it.
 CODE_MAX_FAILURES = 10
+# Failed verifications from one web chat client address, across its chats and codes, that lock its
+# lookups (a household or an office behind one address makes a few; a script opening fresh chats
+# to try many codes a few times each makes many).
+CLIENT_MAX_FAILURES = 20
 WINDOW = timedelta(hours=1)
 LOCK = timedelta(hours=1)
 
 
 async def record_lookup(session: AsyncSession, sender_id: str, code: str, outcome: str,
-                        now: Optional[datetime] = None) -> None:
-    session.add(DossierLookup(sender_id=sender_id, code=code[:64], outcome=outcome,
+                        now: Optional[datetime] = None, client_key: Optional[str] = None) -> None:
+    session.add(DossierLookup(sender_id=sender_id, code=code[:64], outcome=outcome, client_key=client_key,
                               created_at=now or datetime.now(timezone.utc)))
     await session.flush()
 
@@ -42,6 +46,16 @@ async def _locked_until(session: AsyncSession, where, max_failures: int, now: da
 async def locked_until(session: AsyncSession, sender_id: str, now: Optional[datetime] = None) -> Optional[datetime]:
     """One chat's lock: MAX_FAILURES failed verifications within WINDOW."""
     return await _locked_until(session, DossierLookup.sender_id == sender_id, MAX_FAILURES,
+                               now or datetime.now(timezone.utc))
+
+
+async def client_locked_until(session: AsyncSession, client_key: Optional[str],
+                              now: Optional[datetime] = None) -> Optional[datetime]:
+    """A web chat client address's lock: CLIENT_MAX_FAILURES failed verifications within WINDOW
+    from whatever chats of that address, of whatever codes (None: not a web chat, no such lock)."""
+    if not client_key:
+        return None
+    return await _locked_until(session, DossierLookup.client_key == client_key, CLIENT_MAX_FAILURES,
                                now or datetime.now(timezone.utc))
 
 

@@ -59,15 +59,21 @@ class DossierLookup(Base):
     """Audit of every dossier lookup: who (chat), which code, what happened. Never the phone."""
 
     __tablename__ = "dossier_lookups"
-    # The per-code lock reads a code's recent failures (migration 0012).
-    __table_args__ = (Index("ix_dossier_lookups_code_created", "code", "created_at"),)
+    # The per-code lock reads a code's recent failures (migration 0012), the per-client one a web
+    # chat client's (0013).
+    __table_args__ = (Index("ix_dossier_lookups_code_created", "code", "created_at"),
+                      Index("ix_dossier_lookups_client_created", "client_key", "created_at"))
 
     id = Column(Integer, primary_key=True)
     sender_id = Column(String(200), nullable=False)
     code = Column(String(64), nullable=False, default="")
-    # verified, ticket_verified, failed, locked (the chat), code_locked (the code or ticket), unavailable
+    # verified, ticket_verified, failed, locked (the chat), code_locked (the code or ticket),
+    # client_locked (the web chat client's address), unavailable
     outcome = Column(String(16), nullable=False)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    # The web chat client's address, hashed (bot/remote.py: client_key); None on other channels,
+    # whose chats are platform accounts rather than ids a script can make up.
+    client_key = Column(String(32), nullable=True)
 
 
 class DossierSubscription(Base):

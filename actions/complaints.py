@@ -15,14 +15,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import resources
 from actions.dossiers import client_locked_message, code_locked_message, lookup_client, validated_last4
-from motcua.cases_import import VIETNAM, normalize_phone
+from motcua.cases_import import normalize_phone
 from motcua.catalogue import load_catalogue
 from motcua.dossier_text import hotline
 from motcua.store.cases import as_utc
-from motcua.store.complaints import STATUS_LABELS, by_ticket, file_complaint, is_late, route
-from motcua.store.lookups import (MAX_FAILURES, client_locked_until, code_locked_until, failures_left, locked_until,
-                                  record_lookup)
+from motcua.store.complaints import STATUS_LABELS, by_ticket, file_complaint, find_ticket, is_late, route
+from motcua.store.lookups import MAX_FAILURES, client_locked_until, code_locked_until, failures_left, locked_until, record_lookup
 from motcua.store.models import Complaint
+from motcua.workdays import VIETNAM
 from nlu.text import fold
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,6 @@ SHARED_PLACE = "Vị trí đã chia sẻ: {lat:.5f}, {lon:.5f}"
 SKIPPED = "-"  # what an optional slot holds when the citizen chose "Bỏ qua"
 MIN_CONTENT_CHARS, MIN_CONTENT_WORDS, MAX_CONTENT_CHARS = 20, 4, 2000
 MOBILE = re.compile(r"^0[35789]\d{8}$")
-TICKET = re.compile(r"PA[-\s]?\d{4}[-\s]?\d{6}", re.IGNORECASE)
 SKIP_BUTTON = {"title": "Bỏ qua", "payload": "/deny"}
 
 
@@ -206,15 +205,6 @@ STATUS_LOCKED = ("Anh/chị đã nhập sai {n} lần trong một giờ. Để b
 STATUS_UNAVAILABLE = ("Hiện tôi chưa tra cứu được phản ánh. Anh/chị vui lòng thử lại sau ít phút hoặc gọi đường dây "
                       "nóng {hotline}.")
 TICKET_VERIFIED = "ticket_verified"  # audit outcome; "verified" stays for dossiers (subscriptions read it)
-
-
-def find_ticket(text: str) -> Optional[str]:
-    """PA-YYYY-NNNNNN from any spelling inside a sentence ("pa 2026 000123", "PA2026000123")."""
-    match = TICKET.search(text or "")
-    if not match:
-        return None
-    digits = re.sub(r"\D", "", match.group(0))
-    return f"PA-{digits[:4]}-{digits[4:]}"
 
 
 def _locked_text(until: datetime) -> str:

@@ -13,10 +13,11 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import resources
-from motcua.cases_import import VIETNAM, normalize_code
-from motcua.dossier_text import hotline as _hotline, render_dossier
-from motcua.store.lookups import (MAX_FAILURES, client_locked_until, code_locked_until, failures_left, locked_until,
-                                  record_lookup)
+from motcua.cases_import import normalize_code
+from motcua.dossier_text import hotline as _hotline
+from motcua.dossier_text import render_dossier
+from motcua.store.lookups import MAX_FAILURES, client_locked_until, code_locked_until, failures_left, locked_until, record_lookup
+from motcua.workdays import VIETNAM
 
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import resources
+from actions.buttons import COMPLAINT_BUTTON
 from motcua.catalogue import Locality, load_catalogue
 from motcua.dossier_text import hotline
 from motcua.store.models import FormalGuidance
@@ -28,7 +29,6 @@ UNCLEAR = "unclear"  # the kind recorded when the citizen has not said which one
 _KINDS_IN_TEXT = ((KHIEU_NAI, re.compile(r"\bkh(?:ieu|iu|eu)\s?nai\b")),
                   (TO_CAO, re.compile(r"\bto\s?(?:cao|giac)\b")))
 
-FEEDBACK_BUTTON = {"title": "Gửi phản ánh, kiến nghị", "payload": "/submit_complaint"}
 KIND_BUTTONS = [{"title": "Khiếu nại", "payload": '/formal_complaint{"formal_kind": "khieu_nai"}'},
                 {"title": "Tố cáo", "payload": '/formal_complaint{"formal_kind": "to_cao"}'}]
 
@@ -140,9 +140,9 @@ class ActionFormalGuidance(Action):
         except Exception as exc:
             log.warning("could not record formal guidance (%s) for %s: %r", kind, tracker.sender_id, exc)
         if kind == KHIEU_NAI:
-            dispatcher.utter_message(text=khieu_nai_text(locality), buttons=[FEEDBACK_BUTTON])
+            dispatcher.utter_message(text=khieu_nai_text(locality), buttons=[COMPLAINT_BUTTON])
         elif kind == TO_CAO:
-            dispatcher.utter_message(text=to_cao_text(locality), buttons=[FEEDBACK_BUTTON])
+            dispatcher.utter_message(text=to_cao_text(locality), buttons=[COMPLAINT_BUTTON])
         else:
-            dispatcher.utter_message(text=unclear_text(locality), buttons=[*KIND_BUTTONS, FEEDBACK_BUTTON])
+            dispatcher.utter_message(text=unclear_text(locality), buttons=[*KIND_BUTTONS, COMPLAINT_BUTTON])
         return []

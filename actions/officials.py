@@ -10,12 +10,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import resources
+from actions.buttons import COMPLAINT_BUTTON
 from motcua.catalogue import load_catalogue
 from motcua.store import handoffs
 from motcua.workdays import within_hours
 
 log = logging.getLogger(__name__)
-COMPLAINT_BUTTON = [{"title": "Gửi phản ánh, kiến nghị", "payload": "/submit_complaint"}]
 
 
 class ActionTalkToOfficial(Action):
@@ -43,5 +43,5 @@ class ActionTalkToOfficial(Action):
             text=(f"Hiện ngoài giờ cán bộ trực trò chuyện. Anh/chị có thể gọi đường dây nóng {loc.hotline} "
                   f"hoặc đến {office.get('name', 'bộ phận một cửa')} trong giờ làm việc ({hours}). "
                   "Nếu là việc cần cơ quan xem xét, anh/chị gửi phản ánh để có mã theo dõi và thời hạn trả lời."),
-            buttons=COMPLAINT_BUTTON)
+            buttons=[COMPLAINT_BUTTON])
         return []

@@ -10,8 +10,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.ratings import helpful_buttons
-from motcua.catalogue import (ASPECT_TITLES, ASPECTS, TOPICS, Catalogue, IndexEntry, Locality, Procedure, load_catalogue,
-                              shorten)
+from motcua.catalogue import ASPECT_TITLES, ASPECTS, TOPICS, Catalogue, IndexEntry, Locality, Procedure, load_catalogue, shorten
 from motcua.procedure_search import Resolution, load_search
 from nlu.text import fold
 

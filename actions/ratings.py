@@ -16,12 +16,21 @@ from rasa_sdk.events import ActionExecutionRejected, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import resources
+from actions.buttons import COMPLAINT_BUTTON
 from motcua.cases_import import normalize_code
 from motcua.catalogue import load_catalogue
 from motcua.dossier_text import hotline
-from motcua.store.complaints import by_ticket
-from motcua.store.ratings import (MAX_REASON_CHARS, RATING_LEVELS, RATING_SUBJECTS, REASON_OPTIONAL,
-                                  has_verified_lookup, rating_buttons, rating_payload, record_rating)
+from motcua.store.complaints import by_ticket, find_ticket
+from motcua.store.ratings import (
+    MAX_REASON_CHARS,
+    RATING_LEVELS,
+    RATING_SUBJECTS,
+    REASON_OPTIONAL,
+    has_verified_lookup,
+    rating_buttons,
+    rating_payload,
+    record_rating,
+)
 from nlu.text import fold
 
 log = logging.getLogger(__name__)
@@ -29,11 +38,9 @@ log = logging.getLogger(__name__)
 FORM = "rating_form"
 SLOTS = ("rating_subject", "rating_ref", "rating_level", "rating_reason")
 SKIPPED = "-"  # the reason the citizen chose to skip ("Bỏ qua", only where it is optional)
-TICKET = re.compile(r"PA-?(\d{4})-?(\d{6})", re.IGNORECASE)
 DOSSIER_CODE = re.compile(r"^[A-Z0-9]{1,5}(?:\.[A-Z0-9]{1,5}){1,4}-\d{6}-\d{3,6}$")
 
 SKIP_BUTTON = {"title": "Bỏ qua", "payload": "/deny"}
-COMPLAINT_BUTTON = {"title": "Gửi phản ánh, kiến nghị", "payload": "/submit_complaint"}
 
 # --- understanding a typed level -------------------------------------------------------------
 # Matched on the folded text (lower case, no diacritics, chat shorthand expanded: "ko hl" -> "khong hl").
@@ -260,8 +267,8 @@ async def attach(session, sender_id: str, subject: str, ref: str) -> tuple[str, 
     a dossier's agency only for a chat that proved it owns the dossier."""
     ref = (ref or "").strip()
     if subject == "complaint":
-        match = TICKET.search(ref)
-        complaint = await by_ticket(session, f"PA-{match.group(1)}-{match.group(2)}") if match else None
+        ticket = find_ticket(ref)
+        complaint = await by_ticket(session, ticket) if ticket else None
         if complaint is not None and complaint.sender_id == sender_id:
             return "complaint", complaint.ticket, complaint.agency
         return "service", "", None

@@ -903,8 +903,8 @@ class OurStack:
 
     async def start(self) -> None:
         from motcua.cases_import import import_csv
-        from motcua.training import ensure_model, model_path
         from motcua.settings import Settings
+        from motcua.training import ensure_model, model_path
 
         models = Settings.from_env().models_dir
         cached = model_path(models).exists()
@@ -1273,7 +1273,8 @@ def cpu_table(result: dict) -> str:
     roles = [x for x in CPU_ROLES if x in seen] + sorted(seen - set(CPU_ROLES))
     pg = any("pg_connections_peak" in r for _, r in rows)
     lines = ["| chats | system | " + " | ".join(roles) + " | load avg before |"
-             + (f" PostgreSQL connections, peak: ours / server (max {result['machine'].get('pg_max_connections')}) |" if pg else ""),
+             + (" PostgreSQL connections, peak: ours / server "
+                f"(max {result['machine'].get('pg_max_connections')}) |" if pg else ""),
              "|---|---|" + "---|" * len(roles) + "---|" + ("---|" if pg else "")]
     for key, r in rows:
         cells = []

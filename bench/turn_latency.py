@@ -84,8 +84,8 @@ async def main() -> None:
     ap.add_argument("--chats", type=int, default=10)
     args = ap.parse_args()
 
-    from motcua.training import ensure_model, model_path
     from motcua.settings import Settings
+    from motcua.training import ensure_model, model_path
 
     models = Settings.from_env().models_dir
     trained = model_path(models).exists()

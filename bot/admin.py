@@ -283,7 +283,8 @@ async def models_page(request: web.Request) -> dict:
         model = serving[1]
         serving_scores = model.scores or next((r.baseline_scores for r in runs
                                                if r.baseline_id == model.id and r.baseline_scores), None)
-    return _context(request, live=live, replicas=replicas, serving=serving, serving_scores=serving_scores, runs=runs, events=events, names=names, latest=latest,
+    return _context(request, live=live, replicas=replicas, serving=serving, serving_scores=serving_scores, runs=runs,
+                    events=events, names=names, latest=latest,
                     progress=_progress(latest), served_before=served_before, counts=counts,
                     f1_tolerance=F1_TOLERANCE, min_support=MIN_SUPPORT, error=request.query.get("error"),
                     done=request.query.get("done"))

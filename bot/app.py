@@ -12,16 +12,16 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot import admin, auth, dashboard, escalation, handoff, health, inbox, messages, open311, outbox
+from bot import admin, auth, channels, dashboard, escalation, handoff, health, inbox, messages, officials, open311, outbox
 from bot.handlers import telegram, webchat, zalo, zalo_oa
+from bot.periodic import every
 from bot.rasa_client import RasaClient
 from bot.state import CASES, DB, HTTP, RASA, SETTINGS
-from bot.periodic import every
 from bot.watcher import check_once as check_dossiers
-from motcua.store.case_source import CaseSource, load_mapping
 from motcua.catalogue import load_catalogue
 from motcua.settings import Settings
 from motcua.store import Database
+from motcua.store.case_source import CaseSource, load_mapping
 from motcua.store.cases import as_utc
 from motcua.store.officials import ensure_admin
 from motcua.workdays import VIETNAM
@@ -161,6 +161,8 @@ def create_app(settings: Optional[Settings] = None) -> web.Application:
     app = web.Application(client_max_size=256 * 1024, middlewares=[security_headers, no_stack_traces, readable_bodies])
     app[SETTINGS] = settings or Settings.from_env()
     inbox.setup(app)
+    channels.setup(app)
+    officials.setup(app)
     env = aiohttp_jinja2.setup(app, loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True)
     env.filters.update(vn_date=vn_date, vn_datetime=vn_datetime)
     env.globals["locality"] = load_catalogue().locality

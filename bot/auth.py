@@ -15,8 +15,7 @@ from bot.remote import client_address, is_https
 from bot.state import DB
 from motcua.store import rate_limits
 from motcua.store.models import Official, WebSession
-from motcua.store.officials import (SESSION_HOURS, SignInBusy, authenticate, end_session, session_official,
-                                   start_session)
+from motcua.store.officials import SESSION_HOURS, SignInBusy, authenticate, end_session, session_official, start_session
 
 COOKIE = "motcua_session"
 # Failed sign-ins, counted in the store (every gateway agrees), per username and per client address:

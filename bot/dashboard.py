@@ -18,12 +18,13 @@ from bot.auth import CSRF, OFFICIAL, require
 from bot.state import DB, TELEGRAM
 from motcua.catalogue import load_catalogue
 from motcua.store import complaints as store
+from motcua.store import handoffs as handoff_store
 from motcua.store import reports as reports_store
 from motcua.store.cases import as_utc
 from motcua.store.conversations import recent_messages
-from motcua.store import handoffs as handoff_store
 from motcua.store.models import Complaint, Handoff, Official
 from motcua.store.officials import ROLE_LABELS, ROLES, create_official, officials_of
+from motcua.store.ratings import RATING_LEVELS, satisfaction_by_agency_month
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 25
@@ -165,15 +166,13 @@ async def create_account(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound("/officials/accounts?done=1")
 
 
-LEVELS = (("very_satisfied", "Rất hài lòng"), ("satisfied", "Hài lòng"), ("unsatisfied", "Không hài lòng"))
+LEVELS = tuple(RATING_LEVELS.items())  # (level, its title), best first
 
 
 @require("supervisor", "admin", "official")
 @aiohttp_jinja2.template("reports.html")
 async def reports(request: web.Request) -> dict:
     """Satisfaction by agency and month, on-time handling by agency, volume by category."""
-    from motcua.store.ratings import satisfaction_by_agency_month
-
     locality = load_catalogue().locality
     async with request.app[DB].session() as session:
         volume = await reports_store.volume_by_category(session)

@@ -9,7 +9,7 @@ from typing import Optional
 
 from aiohttp import web
 
-from bot import messages, officials_telegram
+from bot import messages, officials
 from bot.notify import tell_citizen
 from bot.state import DB
 from motcua.catalogue import load_catalogue
@@ -28,10 +28,9 @@ async def check_once(app: web.Application, now: Optional[datetime] = None) -> li
         if change.kind == "escalated":
             await tell_citizen(app, change.sender_id, messages.COMPLAINT_ESCALATED.format(
                 ticket=change.ticket, agency=agency))
-            await officials_telegram.say_in_group(
-                app, f"{change.ticket} đã quá hạn xử lý và được chuyển lên {agency}.", change.ticket)
+            await officials.ticket_note(
+                app, change.ticket, f"{change.ticket} đã quá hạn xử lý và được chuyển lên {agency}.")
         else:
-            await officials_telegram.say_in_group(
-                app, f"{change.ticket} sắp đến hạn xử lý ({agency}).", change.ticket)
+            await officials.ticket_note(app, change.ticket, f"{change.ticket} sắp đến hạn xử lý ({agency}).")
         log.info("complaint %s: %s (%s)", change.ticket, change.kind, change.agency)
     return changes

@@ -2,48 +2,34 @@
 and the replies are stored and returned to the channel to deliver."""
 from __future__ import annotations
 
-import contextvars
 import hmac
 import logging
 from typing import Awaitable, Callable, Optional
 
 from aiohttp import web
 
-from bot import handoff, messages, officials_telegram, outbox
-from bot.rasa_client import RasaClient, RasaUnavailable, Reply
+from bot import handoff, messages, officials, outbox
+from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.replies import Reply
 from bot.state import DB, RASA, SETTINGS
+from bot.turn import Deferred, Turn
 from motcua.store.conversations import record_message, stored_replies
 from nlu.text import clean, normalize
 
 log = logging.getLogger(__name__)
 
-# Set by the channel inbox while it processes a stored update (see bot/inbox.py).
-CURRENT_INBOX_ID: contextvars.ContextVar[Optional[int]] = contextvars.ContextVar("inbox_id", default=None)
-# Which attempt at that update this is (1 the first time; more after a Deferred).
-CURRENT_ATTEMPT: contextvars.ContextVar[int] = contextvars.ContextVar("inbox_attempt", default=1)
-
-
-class Deferred(Exception):
-    """Rasa or the store is down and the update is safe in the inbox: it will be processed again later.
-    `notify` is true the first time, when the citizen should be asked to wait."""
-
-    def __init__(self, notify: bool) -> None:
-        super().__init__("deferred until Rasa answers")
-        self.notify = notify
-        self.reply = Reply(messages.BUSY_WAIT)
-
-
 async def converse(app: web.Application, channel: str, chat_id: str, raw_text: str,
-                   metadata: Optional[dict] = None) -> list[Reply]:
+                   metadata: Optional[dict] = None, turn: Turn = Turn()) -> list[Reply]:
     """One citizen message in, the bot's replies out (stored both ways). `metadata` goes to Rasa
-    with the message (the web chat's client key, read by the lookup actions)."""
+    with the message (the web chat's client key, read by the lookup actions); `turn` names the
+    inbox update it came in (none for the web chat)."""
     settings = app[SETTINGS]
     text = clean(raw_text or "")
     if not text:
         return [Reply(messages.EMPTY_MESSAGE)]
 
     db = app[DB]
-    inbox_id = CURRENT_INBOX_ID.get()
+    inbox_id = turn.inbox_id
     try:
         async with db.session() as session, session.begin():
             # Checked before storing: a message longer than the limit is kept only up to it.
@@ -53,7 +39,7 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
     except Exception as exc:
         log.exception("could not store an incoming %s message", channel)
         if inbox_id is not None:  # the update is safe in the inbox: answered when the store is back
-            raise Deferred(notify=CURRENT_ATTEMPT.get() == 1) from exc
+            raise Deferred(notify=turn.first) from exc
         # Not stored means not acknowledged: the citizen is asked to send it again.
         return [Reply(messages.BUSY)]
 
@@ -85,9 +71,9 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
         if inbox_id is not None and handed_off is None:
             # Answered by Rasa but not stored: tried again later, when the answer is read back
             # from Rasa's tracker (see _ask_rasa) and stored before it is sent.
-            raise Deferred(notify=CURRENT_ATTEMPT.get() == 1) from exc
-    try:  # a citizen writing about their ticket: the officials' group sees it
-        await officials_telegram.relay_citizen_message(app, f"{channel}:{chat_id}", text)
+            raise Deferred(notify=turn.first) from exc
+    try:  # a citizen writing about their ticket: the officials' feeds show it
+        await officials.citizen_wrote(app, f"{channel}:{chat_id}", text)
     except Exception:
         log.exception("could not relay a citizen's message to the officials' group")
     return replies
@@ -119,13 +105,13 @@ async def _ask_rasa(rasa: RasaClient, sender: str, text: str, inbox_id: Optional
 
 
 async def answer(app: web.Application, channel: str, chat_id: str, text: str,
-                 send: Callable[[Reply], Awaitable[None]]) -> None:
+                 send: Callable[[Reply], Awaitable[None]], turn: Turn) -> None:
     """converse() for channels with an inbox: replies are sent with `send`; when Rasa is down the
     citizen is asked once to wait, and Deferred tells the inbox to try the update again. A reply
     the platform would not take (after the channel's own retries) goes to the outbox, with the
     ones after it so their order holds."""
     try:
-        replies = await converse(app, channel, chat_id, text)
+        replies = await converse(app, channel, chat_id, text, turn=turn)
     except Deferred as wait:
         if wait.notify:
             await send(wait.reply)

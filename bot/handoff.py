@@ -11,9 +11,9 @@ from typing import Optional
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import messages
+from bot import messages, officials
 from bot.notify import tell_citizen
-from bot.rasa_client import Reply
+from bot.replies import Reply
 from bot.state import DB
 from motcua.store import handoffs as store
 from motcua.store.models import Handoff
@@ -46,9 +46,7 @@ async def check(session: AsyncSession, sender_id: str, text: str) -> Optional[Ha
 async def relay(app: web.Application, handed_off: HandedOff, text: str) -> None:
     """After the message is stored: the officials see it in their group."""
     if handed_off.relay_to is not None:
-        from bot import officials_telegram
-
-        await officials_telegram.handoff_note(app, handed_off.relay_to, f"Công dân: {text[:3500]}")
+        await officials.handoff_note(app, handed_off.relay_to, f"Công dân: {text[:3500]}")
 
 
 async def official_says(app: web.Application, handoff_id: int, official: str, text: str) -> bool:
@@ -72,15 +70,13 @@ async def end(app: web.Application, handoff_id: int, by: str, notice: str = mess
 
 
 async def check_once(app: web.Application, now: Optional[datetime] = None) -> int:
-    """Post new handoffs to the officials' group; end those that timed out. Returns how many ended."""
-    from bot import officials_telegram
-
-    await officials_telegram.post_new_handoffs(app)
+    """Post new handoffs to the officials' feeds; end those that timed out. Returns how many ended."""
+    await officials.post_new_handoffs(app)
     async with app[DB].session() as session:
         stale = [h.id for h in await store.timed_out(session, now)]
     ended = 0
     for handoff_id in stale:
         if await end(app, handoff_id, "hết thời gian", messages.HANDOFF_TIMED_OUT):
-            await officials_telegram.handoff_note(app, handoff_id, "Đã kết thúc do lâu không có trao đổi.")
+            await officials.handoff_note(app, handoff_id, "Đã kết thúc do lâu không có trao đổi.")
             ended += 1
     return ended

@@ -11,13 +11,14 @@ from typing import Any, Awaitable, Callable, Optional
 
 from aiohttp import web
 
-from bot.gateway import CURRENT_ATTEMPT, CURRENT_INBOX_ID, Deferred
 from bot.state import DB, SETTINGS
+from bot.turn import Deferred, Turn
 from motcua.store.inbox import accept, beat, claim_unfinished, earlier_unanswered, finish
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[web.Application, dict[str, Any]], Awaitable[None]]
+# A channel's processing of one stored update: (app, the update as received, its turn).
+Handler = Callable[[web.Application, dict[str, Any], Turn], Awaitable[None]]
 
 
 class ChatLocks:
@@ -88,10 +89,8 @@ async def process(app: web.Application, channel: str, row_id: int, data: dict[st
     status = "done"
     if attempt == 1 and chat_key is not None:
         await _after_earlier_updates(app, channel, chat_key, row_id)
-    token = CURRENT_INBOX_ID.set(row_id)
-    attempt_token = CURRENT_ATTEMPT.set(attempt)
     try:
-        await handler(app, data)
+        await handler(app, data, Turn(inbox_id=row_id, attempt=attempt))
     except Deferred:
         if attempt < RETRY_ATTEMPTS:
             # Still "received" in the inbox: also picked up at the next start if we stop now.
@@ -103,9 +102,6 @@ async def process(app: web.Application, channel: str, row_id: int, data: dict[st
     except Exception:
         log.exception("%s update %s failed", channel, row_id)
         status = "failed"
-    finally:
-        CURRENT_INBOX_ID.reset(token)
-        CURRENT_ATTEMPT.reset(attempt_token)
     await _finish(app, channel, row_id, status)
 
 

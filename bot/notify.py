@@ -1,6 +1,6 @@
 """Messages the bot sends on its own (notifications, officials' replies): stored first as pushed
-messages — the web chat collects them from /webchat/updates — then pushed to channels that can
-receive them."""
+messages — the web chat collects them from /webchat/updates — then pushed through the channel
+registry (bot/channels.py) to channels that can receive them."""
 from __future__ import annotations
 
 import logging
@@ -9,8 +9,9 @@ from typing import Optional, Sequence
 from aiohttp import web
 
 from bot import outbox
-from bot.rasa_client import Reply
-from bot.state import DB, TELEGRAM
+from bot.channels import deliver, may_push
+from bot.replies import Reply
+from bot.state import DB
 from motcua.store.conversations import record_message
 
 log = logging.getLogger(__name__)
@@ -30,28 +31,6 @@ async def tell_citizen(app: web.Application, sender_id: str, text: str,
     if allowed and not await push(app, channel, chat_id, Reply(text, list(buttons or []))):
         await outbox.defer(app, [message_id])
     return allowed
-
-
-async def may_push(app: web.Application, channel: str, chat_id: str) -> bool:
-    """A Zalo OA may message a citizen only within its reply window after their last message."""
-    if channel == "zalo_oa":
-        from bot.handlers import zalo_oa
-
-        return await zalo_oa.in_reply_window(app, chat_id)
-    return True
-
-
-async def deliver(app: web.Application, channel: str, chat_id: str, reply: Reply) -> None:
-    """Send on channels that can receive a message unasked (the web chat polls instead); raises
-    when the platform refuses after the channel's own retries."""
-    from bot.handlers import telegram, zalo, zalo_oa
-
-    if channel == "telegram" and TELEGRAM in app:
-        await telegram.send(app, int(chat_id), reply)
-    elif channel == "zalo" and zalo.BOT in app:
-        await zalo.send(app, chat_id, reply)
-    elif channel == "zalo_oa" and zalo_oa.OA in app:
-        await zalo_oa.send(app, chat_id, reply)
 
 
 async def push(app: web.Application, channel: str, chat_id: str, reply: Reply) -> bool:

@@ -20,12 +20,11 @@ from bot import handoff
 from bot.state import DB, SETTINGS, TELEGRAM
 from motcua.catalogue import load_catalogue
 from motcua.store.cases import as_utc
-from motcua.store.complaints import OPEN_STATUSES, by_ticket, events_of, record_event
+from motcua.store.complaints import OPEN_STATUSES, TICKET, by_ticket, events_of, record_event
 from motcua.store.models import Complaint, Handoff, Official
 from motcua.workdays import VIETNAM
 
 log = logging.getLogger(__name__)
-TICKET = re.compile(r"\bPA-\d{4}-\d{6}\b", re.IGNORECASE)
 # Only tickets this recent are posted when the group is first configured (no flood of old ones).
 POST_WINDOW = timedelta(days=2)
 POSTING = -1
@@ -275,3 +274,22 @@ async def relay_citizen_message(app: web.Application, sender_id: str, text: str)
             return  # only the chat that filed it; anyone else learns nothing here
         await record_event(session, c, "công dân", "citizen_message", text[:4000])
     await say_in_group(app, f"Công dân nhắn thêm về {ticket}:\n{text[:3500]}", ticket)
+
+
+class TelegramGroup:
+    """The officials' Telegram group as an officials' feed (bot/officials.py)."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+
+    async def post_new_handoffs(self) -> int:
+        return await post_new_handoffs(self.app)
+
+    async def handoff_note(self, handoff_id: int, text: str) -> None:
+        await handoff_note(self.app, handoff_id, text)
+
+    async def ticket_note(self, ticket: str, text: str) -> None:
+        await say_in_group(self.app, text, ticket)
+
+    async def citizen_wrote(self, sender_id: str, text: str) -> None:
+        await relay_citizen_message(self.app, sender_id, text)

@@ -10,6 +10,8 @@ from typing import Optional, Sequence
 from aiohttp import web
 from sqlalchemy import select, update
 
+from bot.channels import deliver
+from bot.replies import Reply
 from bot.state import DB
 from motcua.store.cases import as_utc
 from motcua.store.models import Conversation, Message
@@ -37,9 +39,6 @@ async def _mark(app: web.Application, message_id: int, delivery: str, expect: Op
 async def flush_once(app: web.Application, now: Optional[datetime] = None) -> int:
     """One pass; returns how many messages went out. A chat whose send fails waits for the next
     pass with the rest of its messages (order kept); other chats go on."""
-    from bot.notify import deliver
-    from bot.rasa_client import Reply
-
     now = now or datetime.now(timezone.utc)
     async with app[DB].session() as session:
         rows = (await session.execute(

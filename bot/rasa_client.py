@@ -4,34 +4,16 @@ from __future__ import annotations
 import asyncio
 import itertools
 import time
-from dataclasses import dataclass, field
 from typing import Any, Optional, Sequence, Union
 from urllib.parse import quote
 
 import aiohttp
 
+from bot.replies import Reply
+
 
 class RasaUnavailable(Exception):
     """Rasa did not answer (down, starting, overloaded or erroring)."""
-
-
-@dataclass
-class Reply:
-    text: str = ""
-    buttons: list[dict[str, str]] = field(default_factory=list)
-    image: Optional[str] = None
-    # Channel hints from the domain's `custom` responses, e.g. {"request_contact": true}.
-    custom: dict[str, Any] = field(default_factory=dict)
-    # The stored outgoing message (set by the gateway), so a failed send can go to the outbox.
-    message_id: Optional[int] = None
-
-    def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"text": self.text}
-        if self.buttons:
-            out["buttons"] = self.buttons
-        if self.image:
-            out["image"] = self.image
-        return out
 
 
 def parse_replies(payload: Any) -> list[Reply]:

@@ -1,7 +1,7 @@
 """Typed keys for what the gateway keeps on its aiohttp app."""
 import aiohttp
-from telegram import Bot
 from aiohttp import web
+from telegram import Bot
 
 from bot.rasa_client import RasaClient
 from motcua.settings import Settings

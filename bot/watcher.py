@@ -7,8 +7,9 @@ import logging
 from aiohttp import web
 
 from bot import outbox
-from bot.notify import may_push, push
-from bot.rasa_client import Reply
+from bot.channels import may_push
+from bot.notify import push
+from bot.replies import Reply
 from bot.state import CASES, DB
 from motcua.dossier_text import render_change
 from motcua.store.conversations import record_message

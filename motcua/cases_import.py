@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timezone
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
@@ -18,10 +18,10 @@ from sqlalchemy import select
 from motcua.store import CASE_MIGRATIONS_DIR, Database
 from motcua.store.cases import STATUS_LABELS, Dossier, DossierStatusChange, as_utc
 from motcua.store.sql import upsert
+from motcua.workdays import VIETNAM
 
 COLUMNS = ("code", "procedure_id", "applicant_name", "phone", "received_at", "due_at", "status", "agency", "note")
 # Dates without a time zone are Vietnam's local time (UTC+7, no daylight saving).
-VIETNAM = timezone(timedelta(hours=7))
 BATCH = 2000
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9.]*-\d{6}-\d{3,6}$")
 

@@ -46,8 +46,8 @@ async def _train_candidate(settings: Settings) -> int:
                                   persistent_trackers=bool(settings.rasa_tracker_store_url),
                                   on_line=show)
             if not await retrainer.serving_name():
-                print(f"Rasa does not answer at {', '.join(settings.rasa_servers)} (is it running, with RASA_TOKEN set to its token?)",
-                      file=sys.stderr)
+                print(f"Rasa does not answer at {', '.join(settings.rasa_servers)} "
+                      "(is it running, with RASA_TOKEN set to its token?)", file=sys.stderr)
                 return 2
             run_id = await retrainer.start("motcua train --candidate")
             await retrainer.wait()
@@ -102,9 +102,9 @@ def _gateway_command(settings: Settings, host: Optional[str] = None, port: Optio
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from motcua.supervisor import ChildSpec, Supervisor
-
     import secrets
+
+    from motcua.supervisor import ChildSpec, Supervisor
 
     # Rasa's API and the action server have no authentication of their own: they listen on
     # loopback (unless their URLs name another interface), and Rasa's API needs a token.

@@ -21,7 +21,7 @@ _DEMO_DOSSIERS = [
     ("0003", "cap_so_do", "processing", 10, 10, ""),
     ("0004", "cap_so_do", "processing", 30, -5, "Đang chờ kết quả đo đạc địa chính."),
     ("0005", "ho_kinh_doanh", "need_supplement", 2, 1, "Bổ sung bản sao hợp đồng thuê mặt bằng."),
-    ("0006", "chuyen_nhuong_dat", "payment_required", 8, 4, "Nộp thuế thu nhập cá nhân và lệ phí trước bạ theo thông báo của cơ quan thuế."),
+    ("0006", "chuyen_nhuong_dat", "payment_required", 8, 4, "Nộp thuế thu nhập cá nhân và lệ phí trước bạ theo thông báo của cơ quan thuế."),  # noqa: E501 (data)
     ("0007", "thuong_tru", "received", 1, 6, ""),
     ("0008", "ly_lich_tu_phap", "submitted", 0, 10, ""),
     ("0009", "giay_phep_xay_dung", "refused", 4, 11, "Khu đất nằm trong quy hoạch đường giao thông."),

@@ -4,10 +4,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional
 
-from motcua.cases_import import VIETNAM
 from motcua.catalogue import load_catalogue
 from motcua.store.case_source import DossierView
 from motcua.store.cases import STATUS_LABELS, as_utc, is_overdue
+from motcua.workdays import VIETNAM
 
 
 def _day(value: Optional[datetime]) -> str:

@@ -4,10 +4,10 @@ more) are one group; groups are sorted by how many messages they hold, then by t
 from __future__ import annotations
 
 from collections import Counter
-from functools import lru_cache
-from pathlib import Path
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
 from typing import Iterable, Optional
 
 import yaml

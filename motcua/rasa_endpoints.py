@@ -28,7 +28,8 @@ def tracker_store(url: str) -> tuple[dict[str, Any], dict[str, str]]:
     if dialect is None:
         raise ValueError(f"RASA_TRACKER_STORE_URL: unsupported scheme {parts.scheme!r} (use postgresql:// or sqlite:///)")
     if dialect == "sqlite":
-        return {"type": "SQL", "dialect": "sqlite", "db": unquote(parts.path[1:] if parts.path.startswith("//") else parts.path.lstrip("/"))}, {}
+        path = parts.path[1:] if parts.path.startswith("//") else parts.path.lstrip("/")
+        return {"type": "SQL", "dialect": "sqlite", "db": unquote(path)}, {}
     section: dict[str, Any] = {"type": "SQL", "dialect": "postgresql", "url": parts.hostname or "127.0.0.1",
                                "port": parts.port or 5432, "db": unquote(parts.path.lstrip("/")) or "rasa"}
     if parts.query:  # e.g. ?sslmode=require for a managed PostgreSQL

@@ -142,7 +142,8 @@ def train(models_dir: Path, config: Path = CONFIG, extra_args: Sequence[str] = (
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=".training-") as tmp, \
             domain_argument(inputs) as domain:
         # Rasa runs from the engine's environment, also when a gateway (its own environment) asks.
-        cmd = [Settings.from_env().engine_python, "-m", "rasa", *train_command(inputs, domain, Path(tmp), target.name), *extra_args]
+        cmd = [Settings.from_env().engine_python, "-m", "rasa", *train_command(inputs, domain, Path(tmp), target.name),
+               *extra_args]
         subprocess.run(cmd, cwd=PROJECT_ROOT, check=True)
         os.replace(Path(tmp) / target.name, target)
     return target

@@ -28,13 +28,14 @@ from sqlalchemy import select
 from bot import admin
 from bot.app import create_app
 from bot.state import DB
-from conftest import ENGINE_PYTHON, free_port, say
 from motcua import PROJECT_ROOT, admin_data, training
 from motcua.nlu_eval import TEST_DIR
 from motcua.retrain import Workspace
 from motcua.settings import Settings
 from motcua.store.models import ModelEvent, ModelVersion, NluInboxItem
 from motcua.store.officials import create_official
+
+from conftest import ENGINE_PYTHON, free_port, say
 
 # Phrasings the shipped model does not understand (the fallback answers), with what an admin
 # would teach: the first one that still falls back is used (others change the data meanwhile).

@@ -56,7 +56,7 @@ async def test_good_rows_are_kept_and_bad_rows_reported_by_line(db_url, tmp_path
 
 async def test_bom_windows_line_ends_and_quoted_fields(db_url, tmp_path):
     path = write(tmp_path, [
-        '000.00.24.H08-261101-0001,khai_sinh,"Nguyễn, Văn An",0905123456,2026-11-01,2026-11-02,need_supplement,UBND xã,"Bổ sung ""giấy chứng sinh"""',
+        '000.00.24.H08-261101-0001,khai_sinh,"Nguyễn, Văn An",0905123456,2026-11-01,2026-11-02,need_supplement,UBND xã,"Bổ sung ""giấy chứng sinh"""',  # noqa: E501 (data)
     ], bom=True, crlf=True)
     report = await import_csv(path, db_url)
     assert report.errors == [] and report.inserted == 1

@@ -8,7 +8,6 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select, update
 
 from bot import escalation
-from conftest import updates, web_id
 from bot.app import create_app
 from bot.state import DB
 from motcua.catalogue import load_catalogue
@@ -20,6 +19,8 @@ from motcua.store.handoffs import start as start_handoff
 from motcua.store.models import Message, Official, WebSession
 from motcua.store.officials import create_official, verify_password
 from motcua.workdays import VIETNAM
+
+from conftest import updates, web_id
 
 locality = load_catalogue().locality
 PASSWORD = "mat-khau-an-toan-1"

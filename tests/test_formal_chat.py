@@ -4,10 +4,11 @@ import uuid
 
 from sqlalchemy import select
 
-from conftest import say, web_id
 from motcua.catalogue import load_catalogue
 from motcua.store import Database
 from motcua.store.models import Complaint, FormalGuidance
+
+from conftest import say, web_id
 
 
 def chat() -> str:

@@ -7,10 +7,10 @@ from sqlalchemy import select
 
 from bot import messages
 from bot.app import create_app
-from conftest import free_port, make_settings, web_id
 from motcua.store import Database
 from motcua.store.models import Message
 
+from conftest import free_port, make_settings, web_id
 
 C1 = web_id("c1")
 

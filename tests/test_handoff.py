@@ -7,12 +7,12 @@ from datetime import datetime, timedelta, timezone
 from sqlalchemy import select
 
 from bot import handoff
-from conftest import say, updates, web_id
 from motcua.store import Database
 from motcua.store.models import Handoff
 from motcua.store.officials import create_official
 from motcua.workdays import VIETNAM, within_hours
 
+from conftest import say, updates, web_id
 
 
 async def open_handoff(gateway, rasa_servers, sender):

@@ -3,8 +3,15 @@ dossier code or ticket whatever chats the tries come from, and per web chat clie
 from datetime import datetime, timedelta, timezone
 
 from motcua.store import Database
-from motcua.store.lookups import (CLIENT_MAX_FAILURES, CODE_MAX_FAILURES, LOCK, client_locked_until, code_locked_until,
-                                  locked_until, record_lookup)
+from motcua.store.lookups import (
+    CLIENT_MAX_FAILURES,
+    CODE_MAX_FAILURES,
+    LOCK,
+    client_locked_until,
+    code_locked_until,
+    locked_until,
+    record_lookup,
+)
 
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=timezone.utc)
 

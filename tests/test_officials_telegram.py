@@ -10,10 +10,11 @@ from aiohttp.test_utils import TestClient, TestServer
 from bot import officials_telegram
 from bot.app import create_app
 from bot.state import DB
-from conftest import make_settings
-from fake_telegram import group_callback, group_reply, text_update
 from motcua.catalogue import load_catalogue
 from motcua.store.complaints import by_ticket, events_of, file_complaint
+
+from conftest import make_settings
+from fake_telegram import group_callback, group_reply, text_update
 from test_telegram import SECRET, TOKEN, deliver, fake_tg  # noqa: F401 (fixture)
 
 GROUP = -1001234567890

@@ -8,10 +8,11 @@ from sqlalchemy import select, update
 
 from bot.app import create_app
 from bot.state import DB
-from conftest import make_settings
 from motcua.catalogue import load_catalogue
 from motcua.store.complaints import file_complaint
 from motcua.store.models import Complaint
+
+from conftest import make_settings
 
 KEY = "khoa-thu-nghiem-311"
 NAME_FIRST, NAME_LAST, PHONE = "Bích", "Trương Thị", "0912 345 678"

@@ -1,9 +1,10 @@
 """Issue 4 on the web chat, through the real gateway, Rasa and action server."""
 import pytest
 
-from conftest import say
 from motcua.catalogue import load_catalogue
 from nlu.text import strip_diacritics
+
+from conftest import say
 
 catalogue = load_catalogue()
 # How a citizen names each procedure (the contract's short names).

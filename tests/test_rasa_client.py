@@ -11,7 +11,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.rasa_client import RasaClient, RasaUnavailable, Reply, replies_after
+from bot.rasa_client import RasaClient, RasaUnavailable, replies_after
+from bot.replies import Reply
+
 from conftest import free_port
 
 TOKEN = "s3cret-token"

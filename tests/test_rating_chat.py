@@ -5,12 +5,13 @@ import uuid
 import pytest
 from sqlalchemy import select
 
-from conftest import say, web_id
 from motcua.catalogue import load_catalogue
 from motcua.store import Database
 from motcua.store.complaints import file_complaint
 from motcua.store.models import Rating
 from motcua.store.ratings import RATING_LEVELS, rating_buttons, rating_payload
+
+from conftest import say, web_id
 
 TITLES = list(RATING_LEVELS.values())
 

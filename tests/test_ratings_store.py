@@ -8,8 +8,16 @@ from sqlalchemy import func, select
 from motcua.store import Database
 from motcua.store.lookups import record_lookup
 from motcua.store.models import Rating
-from motcua.store.ratings import (RATING_LEVELS, has_verified_lookup, month_of, rating_buttons, rating_payload,
-                                  record_rating, satisfaction_by_agency_month, satisfaction_summary)
+from motcua.store.ratings import (
+    RATING_LEVELS,
+    has_verified_lookup,
+    month_of,
+    rating_buttons,
+    rating_payload,
+    record_rating,
+    satisfaction_by_agency_month,
+    satisfaction_summary,
+)
 from motcua.workdays import VIETNAM
 
 UTC = timezone.utc

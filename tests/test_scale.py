@@ -29,8 +29,8 @@ import asyncpg
 import pytest
 
 from bot import messages
-from conftest import (PROJECT_ROOT, TEST_DOSSIERS_CSV, _create_pg_database, _drop_pg_database,
-                      free_port, wait_http)
+
+from conftest import PROJECT_ROOT, TEST_DOSSIERS_CSV, _create_pg_database, _drop_pg_database, free_port, wait_http
 from fake_telegram import FakeTelegram, callback_update, running, text_update
 
 TOKEN = "123456:SCALE-token"

@@ -8,7 +8,7 @@ from motcua.demo import seed
 from motcua.settings import Settings
 from motcua.store import CASE_MIGRATIONS_DIR, Database
 from motcua.store.cases import Dossier
-from motcua.store.conversations import conversation_for, record_message, recent_messages
+from motcua.store.conversations import conversation_for, recent_messages, record_message
 from motcua.store.models import Complaint, Conversation, Message
 
 

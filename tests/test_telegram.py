@@ -7,12 +7,13 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app
-from bot.messages import split_text
 from bot.inbox import TASKS
-from conftest import make_settings
-from fake_telegram import callback_update, running, sticker_update, text_update
+from bot.messages import split_text
 from motcua.store import Database
 from motcua.store.inbox import accept
+
+from conftest import make_settings
+from fake_telegram import callback_update, running, sticker_update, text_update
 
 TOKEN = "123456:TEST-token"
 SECRET = "s3cret-webhook"
@@ -170,8 +171,9 @@ async def test_while_rasa_is_down_the_citizen_waits_and_is_answered_when_it_is_b
 
     from bot import inbox, messages
     from bot.state import RASA
-    from conftest import free_port
     from motcua.store.models import Message
+
+    from conftest import free_port
 
     monkeypatch.setattr(inbox, "RETRY_SECONDS", 0.3)
     url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
@@ -251,9 +253,10 @@ async def test_a_complaint_with_a_shared_location_and_a_photo(tg, rasa_servers):
 
     from sqlalchemy import select
 
-    from fake_telegram import location_update, photo_update
     from motcua.store.models import Complaint
     from motcua.store.officials import create_official
+
+    from fake_telegram import location_update, photo_update
 
     client, fake = tg
     chat = next(_chats)

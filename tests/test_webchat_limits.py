@@ -7,9 +7,10 @@ from sqlalchemy import func, select
 
 from bot import messages
 from bot.app import create_app
-from conftest import free_port, make_settings, web_id
 from motcua.store import Database
 from motcua.store.models import Message
+
+from conftest import free_port, make_settings, web_id
 
 
 async def gateway(db_url, **settings) -> TestClient:

@@ -1,5 +1,6 @@
 """Web chat → gateway → Rasa (real servers, trained model) → reply."""
 import uuid
+
 import pytest
 
 from conftest import say

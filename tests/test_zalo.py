@@ -7,6 +7,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.app import create_app
 from bot.inbox import TASKS
+
 from conftest import make_settings
 from fake_zalo import FakeZalo, sticker_event, text_event
 

@@ -13,9 +13,10 @@ from bot.app import create_app
 from bot.handlers.zalo_oa import signature
 from bot.inbox import TASKS
 from bot.state import SETTINGS
-from conftest import make_settings
 from motcua.store import Database
 from motcua.store.models import OaToken
+
+from conftest import make_settings
 
 APP_ID, OA_SECRET, APP_SECRET = "1234567890", "oa-secret-key", "app-secret"
 _ids = itertools.count(1)

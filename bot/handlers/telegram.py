@@ -11,18 +11,26 @@ import logging
 from typing import Any, Awaitable, Callable, Optional
 
 from aiohttp import web
-from telegram import (Bot, InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup,
-                      ReplyKeyboardRemove, Update)
+from telegram import (
+    Bot,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
 from telegram.constants import ChatAction
 from telegram.error import NetworkError, RetryAfter, TelegramError
 
-from bot import inbox, officials_telegram
+from bot import channels, inbox, officials, officials_telegram
+from bot.gateway import answer, require_secret
 from bot.messages import split_text
 from bot.periodic import every
-from bot.gateway import answer, require_secret
-from bot.rasa_client import Reply
+from bot.replies import Reply
 from bot.state import DB, HTTP, SETTINGS, TELEGRAM
 from bot.telegram_request import AiohttpRequest
+from bot.turn import Turn
 from motcua.store.inbox import full_payload, short_payload
 
 log = logging.getLogger(__name__)
@@ -69,11 +77,11 @@ def _chat_of(data: dict[str, Any]) -> Optional[str]:
     return str(chat_id) if chat_id is not None else None
 
 
-async def handle_data(app: web.Application, data: dict[str, Any]) -> None:
-    await handle_update(app, Update.de_json(data, app[TELEGRAM]))
+async def handle_data(app: web.Application, data: dict[str, Any], turn: Turn) -> None:
+    await handle_update(app, Update.de_json(data, app[TELEGRAM]), turn)
 
 
-async def handle_update(app: web.Application, update: Update) -> None:
+async def handle_update(app: web.Application, update: Update, turn: Turn) -> None:
     bot: Bot = app[TELEGRAM]
     if officials_telegram.is_group_update(app, update):
         await officials_telegram.handle_group_update(app, update)
@@ -110,10 +118,23 @@ async def handle_update(app: web.Application, update: Update) -> None:
     # One chat's messages are answered in the order they came.
     async with inbox.chat_lock(app, CHANNEL, chat_id):
         await with_retry(lambda: bot.send_chat_action(chat_id, ChatAction.TYPING))
-        await answer(app, CHANNEL, str(chat_id), text, lambda reply: send(app, chat_id, reply))
+        await answer(app, CHANNEL, str(chat_id), text, lambda reply: send(app, chat_id, reply), turn)
 
 
 # --- sending ---------------------------------------------------------------------------------
+
+class TelegramChannel:
+    """Telegram in the channel registry: any chat may be written to at any time."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        await send(self.app, int(chat_id), reply)
+
+    async def may_push(self, chat_id: str) -> bool:
+        return True
+
 
 async def send(app: web.Application, chat_id: int, reply: Reply) -> None:
     bot: Bot = app[TELEGRAM]
@@ -178,6 +199,9 @@ async def telegram_ctx(app: web.Application):
         yield
         return
     app[TELEGRAM] = make_bot(app)
+    channels.register(app, CHANNEL, TelegramChannel(app))
+    if officials_telegram.group_id(app) is not None:
+        officials.register(app, officials_telegram.TelegramGroup(app))
     await inbox.recover(app, CHANNEL, handle_data)
     poller = None
     try:

@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 from aiohttp import web
 
 from bot import messages
-from bot.remote import client_address, client_key
 from bot.gateway import converse
+from bot.remote import client_address, client_key
 from bot.state import DB, SETTINGS
 from motcua.store import rate_limits
 from motcua.store.conversations import last_pushed_id, pushed_messages

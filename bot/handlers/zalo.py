@@ -15,11 +15,12 @@ from typing import Any, Optional
 import aiohttp
 from aiohttp import web
 
-from bot import inbox
+from bot import channels, inbox
 from bot.gateway import answer, require_secret
 from bot.messages import split_text
-from bot.rasa_client import Reply
+from bot.replies import Reply
 from bot.state import DB, HTTP, SETTINGS
+from bot.turn import Turn
 from motcua.store.conversations import recent_messages
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ def _chat_of(event: dict[str, Any]) -> str:
     return str((message.get("chat") or {}).get("id") or (message.get("from") or {}).get("id") or "")
 
 
-async def handle_event(app: web.Application, event: dict[str, Any]) -> None:
+async def handle_event(app: web.Application, event: dict[str, Any], turn: Turn) -> None:
     message = event.get("message") or {}
     chat_id = _chat_of(event)
     if not chat_id:
@@ -113,7 +114,7 @@ async def handle_event(app: web.Application, event: dict[str, Any]) -> None:
             await bot.call("sendChatAction", chat_id=chat_id, action="typing")
         except ZaloError:
             pass  # only a courtesy
-        await answer(app, CHANNEL, chat_id, text, lambda reply: send(app, chat_id, reply))
+        await answer(app, CHANNEL, chat_id, text, lambda reply: send(app, chat_id, reply), turn)
 
 
 async def choice_payload(app: web.Application, chat_id: str, text: str, channel: str = CHANNEL) -> Optional[str]:
@@ -143,6 +144,19 @@ async def send(app: web.Application, chat_id: str, reply: Reply) -> None:
         await app[BOT].call("sendMessage", chat_id=chat_id, text=part or "…")
 
 
+class ZaloChannel:
+    """Zalo Bot Platform in the channel registry: any chat may be written to at any time."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        await send(self.app, chat_id, reply)
+
+    async def may_push(self, chat_id: str) -> bool:
+        return True
+
+
 # --- start and stop --------------------------------------------------------------------------
 
 async def poll(app: web.Application) -> None:
@@ -163,6 +177,7 @@ async def zalo_ctx(app: web.Application):
         yield
         return
     app[BOT] = ZaloBot(app[HTTP], settings.zalo_api_base_url, settings.zalo_bot_token)
+    channels.register(app, CHANNEL, ZaloChannel(app))
     await inbox.recover(app, CHANNEL, handle_event)
     poller = None
     try:

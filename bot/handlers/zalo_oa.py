@@ -22,12 +22,13 @@ import aiohttp
 from aiohttp import web
 from sqlalchemy import func, select
 
-from bot import inbox
+from bot import channels, inbox
 from bot.gateway import answer
 from bot.handlers.zalo import NOT_TEXT, choice_payload, render
 from bot.messages import split_text
-from bot.rasa_client import Reply
+from bot.replies import Reply
 from bot.state import DB, HTTP, SETTINGS
+from bot.turn import Turn
 from motcua.store.cases import as_utc
 from motcua.store.models import Conversation, Message, OaToken
 from motcua.store.sql import upsert
@@ -135,7 +136,7 @@ async def webhook(request: web.Request) -> web.Response:
     return web.json_response({"error": 0})
 
 
-async def handle_event(app: web.Application, event: dict[str, Any]) -> None:
+async def handle_event(app: web.Application, event: dict[str, Any], turn: Turn) -> None:
     user_id = str((event.get("sender") or {}).get("id") or "")
     if not user_id or not str(event.get("event_name", "")).startswith("user_send_"):
         return  # follows, reactions, the OA's own messages…: nothing to answer
@@ -145,7 +146,7 @@ async def handle_event(app: web.Application, event: dict[str, Any]) -> None:
         return
     async with inbox.chat_lock(app, CHANNEL, user_id):
         text = await choice_payload(app, user_id, text, channel=CHANNEL) or text
-        await answer(app, CHANNEL, user_id, text, lambda reply: send(app, user_id, reply))
+        await answer(app, CHANNEL, user_id, text, lambda reply: send(app, user_id, reply), turn)
 
 
 async def send(app: web.Application, user_id: str, reply: Reply) -> None:
@@ -163,12 +164,27 @@ async def in_reply_window(app: web.Application, user_id: str, now: Optional[date
     return last is not None and as_utc(last) >= (now or datetime.now(timezone.utc)) - window
 
 
+class ZaloOaChannel:
+    """A Zalo Official Account in the channel registry: it may write to a citizen only within the
+    reply window after their last message."""
+
+    def __init__(self, app: web.Application) -> None:
+        self.app = app
+
+    async def send(self, chat_id: str, reply: Reply) -> None:
+        await send(self.app, chat_id, reply)
+
+    async def may_push(self, chat_id: str) -> bool:
+        return await in_reply_window(self.app, chat_id)
+
+
 async def zalo_oa_ctx(app: web.Application):
     settings = app[SETTINGS]
     if not (settings.zalo_oa_app_id and (settings.zalo_oa_access_token or settings.zalo_oa_refresh_token)):
         yield
         return
     app[OA] = OaClient(app)
+    channels.register(app, CHANNEL, ZaloOaChannel(app))
     await inbox.recover(app, CHANNEL, handle_event)
     yield
     await inbox.drain(app)

@@ -1,6 +1,7 @@
 """Complaints: filing with a unique ticket, routing and deadline from the locality data."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Optional
@@ -49,6 +50,18 @@ async def next_ticket(session: AsyncSession, now: datetime) -> str:
                           .values(last=TicketCounter.last + 1).execution_options(synchronize_session=False))
     number = await session.scalar(select(TicketCounter.last).where(TicketCounter.year == year))
     return f"PA-{year}-{number:06d}"
+
+
+# A ticket as the bot writes it (PA-2026-000123), and as citizens type it inside a sentence
+# ("pa 2026 000123", "PA2026000123").
+TICKET = re.compile(r"\bPA-\d{4}-\d{6}\b", re.IGNORECASE)
+TYPED_TICKET = re.compile(r"PA[-\s]?(\d{4})[-\s]?(\d{6})", re.IGNORECASE)
+
+
+def find_ticket(text: str) -> Optional[str]:
+    """The first ticket in `text`, however it is spelled, as the bot writes it; None when none."""
+    match = TYPED_TICKET.search(text or "")
+    return f"PA-{match.group(1)}-{match.group(2)}" if match else None
 
 
 async def file_complaint(session: AsyncSession, locality: Locality, *, sender_id: str, content: str, category: str,

@@ -3,8 +3,8 @@
 Revision ID: c0001
 Revises:
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "c0001"
 down_revision = None

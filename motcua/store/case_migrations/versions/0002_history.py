@@ -3,8 +3,8 @@
 Revision ID: c0002
 Revises: c0001
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "c0002"
 down_revision = "c0001"

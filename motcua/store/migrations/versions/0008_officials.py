@@ -4,8 +4,8 @@ assignment and escalation
 Revision ID: 0008
 Revises: 0007
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0008"
 down_revision = "0007"
@@ -82,8 +82,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("complaints") as batch:
         batch.drop_constraint("fk_complaints_assigned_to", type_="foreignkey")
-        for column in ("search_text", "officials_post_id", "escalated_to", "escalated_at", "due_soon_at", "assigned_to", "photo", "longitude",
-                       "latitude"):
+        for column in ("search_text", "officials_post_id", "escalated_to", "escalated_at", "due_soon_at", "assigned_to",
+                       "photo", "longitude", "latitude"):
             batch.drop_column(column)
     for table in ("handoffs", "formal_guidance", "ratings", "web_sessions", "officials"):
         op.drop_table(table)

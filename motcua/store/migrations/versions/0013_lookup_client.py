@@ -4,8 +4,8 @@ failures from one address across many fresh chats lock that address's lookups
 Revision ID: 0013
 Revises: 0012
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 revision = "0013"
 down_revision = "0012"

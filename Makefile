@@ -21,7 +21,7 @@ PYTHON310 ?= $(shell \
 CHROMIUM_PATH ?= /usr/bin/chromium
 export CHROMIUM_PATH
 
-.PHONY: run test train bench bench-load seed venv clean browser compose-tool audit
+.PHONY: run test lint train bench bench-load seed venv clean browser compose-tool audit
 
 venv: $(STAMP) $(GATEWAY_STAMP)
 
@@ -68,9 +68,15 @@ compose-tool: venv
 # The suite runs in two halves, each in the environment its code serves from: what imports Rasa or
 # the action server (tests/engine/) in .venv, everything else (the gateway) in .venv-gateway.
 # Both start Rasa and the action server from .venv (MOTCUA_ENGINE_PYTHON), as `motcua run` does.
-test: venv browser compose-tool
+test: venv browser compose-tool lint
 	$(GATEWAY_PY) -m pytest -q $(PYTEST_ARGS) --ignore=tests/engine tests
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS) tests/engine
+
+# ruff (lint, import order) and mypy (types), both configured in pyproject.toml, pinned in
+# requirements-gateway.lock and run by `make test` before the suite.
+lint: venv
+	$(GATEWAY_VENV)/bin/ruff check bot motcua actions nlu tests bench
+	$(GATEWAY_PY) -m mypy
 
 # Known advisories for both locks, from the package index's vulnerability data (pip-audit asks
 # PyPI's JSON API, or OSV with AUDIT_ARGS='--vulnerability-service osv'); the README judges them.

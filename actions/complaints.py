@@ -310,6 +310,7 @@ class ActionComplaintStatus(Action):
             log.exception("complaint status unavailable")
             dispatcher.utter_message(text=STATUS_UNAVAILABLE.format(hotline=hotline()))
             return reset
+        assert complaint is not None  # the filing chat's own, or verified above
         r = route(load_catalogue().locality, complaint.category)
         lines = [f"Phản ánh {complaint.ticket}", f"Tình trạng: {STATUS_LABELS.get(complaint.status, complaint.status)}",
                  f"Cơ quan xử lý: {r.agency_name}",

@@ -204,7 +204,7 @@ class ActionSubscribeDossier(Action):
             async with db.session() as session:
                 code = await last_verified_code(session, tracker.sender_id, wanted)
             dossier = await resources.cases().get(code) if code else None
-            if dossier is None:
+            if dossier is None or not code:
                 dispatcher.utter_message(response="utter_subscribe_needs_lookup")
                 return []
             async with db.session() as session, session.begin():

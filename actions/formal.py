@@ -44,7 +44,7 @@ def asked_kind(tracker: Tracker) -> str:
     """The kind the citizen asked about: from the formal_kind entities, else from the text."""
     message = tracker.latest_message or {}
     values = {str(e.get("value")) for e in message.get("entities") or [] if e.get("entity") == "formal_kind"}
-    kinds = {kind_of(v) for v in values} - {None}
+    kinds = {k for v in values if (k := kind_of(v))}
     if len(kinds) == 1:
         return kinds.pop()
     if kinds:  # both named

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from rapidfuzz import fuzz
 from rasa_sdk import Action, Tracker
@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.ratings import helpful_buttons
 from motcua.catalogue import ASPECT_TITLES, ASPECTS, TOPICS, Catalogue, IndexEntry, Locality, Procedure, load_catalogue, shorten
-from motcua.procedure_search import Resolution, load_search
+from motcua.procedure_search import Resolution, Target, load_search
 from nlu.text import fold
 
 TELEGRAM_LIMIT = 4096
@@ -49,8 +49,8 @@ def _confirm(p: Procedure, certainty: Optional[str], loc: Locality) -> str:
     return ""
 
 
-def payload(intent: str, **entities: str) -> str:
-    """A button payload that Rasa reads as an intent with entities."""
+def payload(intent: str, **entities: Optional[str]) -> str:
+    """A button payload that Rasa reads as an intent with entities (those without a value left out)."""
     return f"/{intent}{json.dumps({k: v for k, v in entities.items() if v}, ensure_ascii=False)}"
 
 
@@ -122,7 +122,7 @@ LEVEL_NAMES = {"bo": "cấp bộ (trung ương)", "tinh": "cấp tỉnh", "xa": 
 MAX_OTHER_BUTTONS = 4
 
 
-def option_buttons(options: list, aspect: Optional[str], prefix: str = "") -> list[dict[str, str]]:
+def option_buttons(options: Sequence[Target], aspect: Optional[str], prefix: str = "") -> list[dict[str, str]]:
     """One button a procedure; a hand-written entry by its id, any other by its national code."""
     return [{"title": prefix + shorten(o.name, 60),
              "payload": payload("ask_procedure", procedure=o.id if isinstance(o, Procedure) else o.code, aspect=aspect)}
@@ -186,7 +186,8 @@ class ActionAnswerProcedure(Action):
         found = load_search().resolve(text) if typed else Resolution("none")
 
         guesses = near_spellings(catalogue, found.query) if typed else []
-        procedure, others = None, []
+        procedure: Optional[Procedure] = None
+        others: Sequence[Target] = []
         if found.kind == "procedure":
             procedure, others = found.procedure, found.options
         elif named and (found.kind not in ("variants", "choices") or named in found.options):
@@ -195,8 +196,8 @@ class ActionAnswerProcedure(Action):
             procedure = guesses[0][0]   # a typo of a hand-written entry's name ("khai sinhh")
         elif guesses or found.kind in ("variants", "choices"):
             # Near spellings first, then the search's choices, then the procedure the NLU recognised.
-            options = [p for p, _ in guesses]
-            options += [o for o in found.options + ([named] if named else []) if o not in options]
+            options: list[Target] = [p for p, _ in guesses]
+            options += [o for o in [*found.options, *([named] if named else [])] if o not in options]
             options = options[:MAX_OTHER_BUTTONS + 1]
             question = ("Thủ tục này có nhiều trường hợp. Anh/chị hỏi về trường hợp nào?" if found.kind == "variants"
                         and not guesses else "Có phải anh/chị hỏi về thủ tục dưới đây?" if len(options) == 1

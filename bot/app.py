@@ -5,7 +5,7 @@ import asyncio
 import codecs
 import logging
 from pathlib import Path
-from typing import Optional
+from typing import Any, Awaitable, Callable, Optional
 
 import aiohttp
 import aiohttp_jinja2
@@ -133,7 +133,8 @@ async def _resources(app: web.Application):
         app[RASA] = RasaClient(settings.rasa_servers, http, settings.rasa_timeout_seconds, settings.rasa_token)
         # Before any update is accepted: other gateways must see this one alive.
         await inbox.heartbeat(app)
-        passes = [(min(settings.gateway_dead_after_seconds / 4, 5.0), inbox.heartbeat_and_adopt, "inbox of silent gateways"),
+        passes: list[tuple[float, Callable[[web.Application], Awaitable[Any]], str]] = [
+                  (min(settings.gateway_dead_after_seconds / 4, 5.0), inbox.heartbeat_and_adopt, "inbox of silent gateways"),
                   (settings.dossier_watch_seconds, check_dossiers, "dossier watcher"),
                   (settings.escalation_check_seconds, escalation.check_once, "escalation"),
                   (settings.outbox_seconds, outbox.flush_once, "outbox"),

@@ -25,7 +25,7 @@ LOCKED = "Tài khoản tạm khóa đăng nhập do sai nhiều lần. Anh/chị
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 # What a signed-in request carries for its handler: the official and the session's CSRF token.
-AUTH = web.RequestKey("auth", object)  # (WebSession, Official), or None: cached per request
+AUTH = web.RequestKey[Optional[tuple[WebSession, Official]]]("auth")  # cached per request
 OFFICIAL = web.RequestKey("official", Official)
 CSRF = web.RequestKey("csrf", str)
 

@@ -122,7 +122,7 @@ async def complaint_action(request: web.Request) -> web.StreamResponse:
         done = await workflow.act(
             request.app, request.match_info["ticket"], action, f"{official.full_name} ({official.username})",
             text=str(form.get({"reply": "text", "resolve": "note", "reopen": "reason"}.get(action, ""), "")),
-            assignee_id=int(assignee) if str(assignee).isdigit() else None, agency=str(form.get("agency", "")),
+            assignee_id=int(str(assignee)) if str(assignee).isdigit() else None, agency=str(form.get("agency", "")),
             may_see=lambda c: not own or own in (c.agency, c.escalated_to))
     except LookupError:
         raise web.HTTPNotFound(text="Không tìm thấy phản ánh này.")
@@ -187,12 +187,12 @@ async def reports(request: web.Request) -> dict:
         r = reports_store.rate(counts)
         on_time_rows.append({"agency": locality.agency_name(agency), "rate": r, **counts})
     on_time_chart = charts.stacked_bars(
-        [(row["agency"], [100 * row["rate"]]) for row in on_time_rows if row["rate"] is not None],
+        [(str(row["agency"]), [100 * float(row["rate"])]) for row in on_time_rows if row["rate"] is not None],
         ["Đúng hạn"], title="Tỷ lệ xử lý đúng hạn theo cơ quan", percent=True)
     by_agency: dict[str, Counter] = defaultdict(Counter)
     by_month: dict[str, Counter] = defaultdict(Counter)
-    for agency, month, level, n in satisfaction:
-        by_agency[locality.agency_name(agency) if agency else "Chung (không gắn cơ quan)"][level] += n
+    for rated_agency, month, level, n in satisfaction:
+        by_agency[locality.agency_name(rated_agency) if rated_agency else "Chung (không gắn cơ quan)"][level] += n
         by_month[month][level] += n
     satisfaction_chart = charts.stacked_bars(
         [(name, [100 * c[k] / max(1, sum(c.values())) for k, _ in LEVELS]) for name, c in sorted(by_agency.items())],

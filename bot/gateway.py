@@ -44,7 +44,7 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
         return [Reply(messages.BUSY)]
 
     # (first_try is false only for an update of the inbox that was processed before)
-    if not first_try and (earlier := await _stored_replies(db, inbox_id)):
+    if not first_try and inbox_id is not None and (earlier := await _stored_replies(db, inbox_id)):
         return earlier  # answered before the gateway died: sent now, not asked or stored again
     if handed_off is not None:
         replies = handed_off.replies

@@ -180,4 +180,5 @@ async def drain(app: web.Application, poller: Optional[asyncio.Future] = None) -
     if poller is not None:
         poller.cancel()
         await asyncio.gather(poller, return_exceptions=True)
-    await asyncio.gather(*list(app[TASKS]), return_exceptions=True)
+    tasks: set[asyncio.Future] = app[TASKS]
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -80,10 +80,11 @@ async def post_new(app: web.Application, now: Optional[datetime] = None) -> int:
 async def _post_once(app: web.Application, model, row_id: int, text: str, markup: InlineKeyboardMarkup) -> int:
     """Post about a ticket or handoff once: the row is claimed first (compare-and-set), so with
     several gateways it is posted once; a failed post is released for the next pass."""
-    if not await _set_post(app, model, row_id, POSTING, expect=None):
+    chat = group_id(app)
+    if chat is None or not await _set_post(app, model, row_id, POSTING, expect=None):
         return 0
     try:
-        message = await app[TELEGRAM].send_message(group_id(app), text, reply_markup=markup)
+        message = await app[TELEGRAM].send_message(chat, text, reply_markup=markup)
     except Exception:
         log.exception("could not post to the officials' group")
         await _set_post(app, model, row_id, None, expect=POSTING)
@@ -207,9 +208,10 @@ async def _button(app: web.Application, query: CallbackQuery) -> None:
             agencies = load_catalogue().locality.agencies
             rows = [[InlineKeyboardButton(a["name"][:60], callback_data=f"of:to:{ticket}:{a['id']}")] for a in agencies]
             await bot.answer_callback_query(query.id)
-            await bot.send_message(query.message.chat.id, f"Chuyển {ticket} đến cơ quan nào?",
-                                   reply_markup=InlineKeyboardMarkup(rows),
-                                   reply_to_message_id=query.message.message_id)
+            if query.message is not None:  # the post the button is on (gone when too old)
+                await bot.send_message(query.message.chat.id, f"Chuyển {ticket} đến cơ quan nào?",
+                                       reply_markup=InlineKeyboardMarkup(rows),
+                                       reply_to_message_id=query.message.message_id)
             return
         elif verb == "to" and len(parts) == 4:
             done = await workflow.act(app, ticket, "forward", actor, agency=parts[3])
@@ -241,13 +243,13 @@ async def _last_reply(app: web.Application, ticket: str) -> str:
 
 async def _reply(app: web.Application, message: Message) -> None:
     """An official answered a post (or a note) about a ticket or a handoff: relay it to the citizen."""
-    replied = message.reply_to_message
-    if not (replied and replied.from_user and replied.from_user.is_bot):
-        return
+    replied, text = message.reply_to_message, message.text
+    if not (replied and replied.from_user and replied.from_user.is_bot) or not text:
+        return  # not an answer to the bot's post, or no words (a sticker, a photo)
     tag = HANDOFF_TAG.match(replied.text or "")
     if tag is not None:
         name = message.from_user.full_name if message.from_user else "Cán bộ"
-        if await handoff.official_says(app, int(tag.group(1)), name, message.text):
+        if await handoff.official_says(app, int(tag.group(1)), name, text):
             await app[TELEGRAM].send_message(message.chat.id, "Đã gửi đến công dân.",
                                              reply_to_message_id=message.message_id)
         return
@@ -255,7 +257,7 @@ async def _reply(app: web.Application, message: Message) -> None:
     if match is None:
         return
     try:
-        await workflow.act(app, match.group(0).upper(), "reply", _actor(message.from_user), text=message.text)
+        await workflow.act(app, match.group(0).upper(), "reply", _actor(message.from_user), text=text)
     except (workflow.Refused, LookupError):
         return
     await app[TELEGRAM].send_message(message.chat.id, "Đã gửi phản hồi đến công dân.",

@@ -21,7 +21,9 @@ GIVE_UP_AFTER = timedelta(hours=24)
 BATCH = 200
 
 
-async def defer(app: web.Application, message_ids: Sequence[int]) -> None:
+async def defer(app: web.Application, message_ids: Sequence[Optional[int]]) -> None:
+    """These stored messages are sent again by the outbox (an id of None: not stored, nothing to do)."""
+    message_ids = [i for i in message_ids if i is not None]
     if not message_ids:
         return
     async with app[DB].session() as session, session.begin():

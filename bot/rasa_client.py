@@ -28,7 +28,7 @@ def parse_replies(payload: Any) -> list[Reply]:
             if isinstance(b, dict)
         ]
         text = item.get("text") or ""
-        custom = item.get("custom") if isinstance(item.get("custom"), dict) else {}
+        custom: dict[str, Any] = item["custom"] if isinstance(item.get("custom"), dict) else {}
         if text or buttons or item.get("image"):
             replies.append(Reply(text=str(text), buttons=buttons, image=item.get("image"), custom=custom))
         elif custom and replies:

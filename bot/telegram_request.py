@@ -4,7 +4,7 @@ PTB's default request class opens its own HTTP client; sending is the hot path o
 so the Bot speaks through the one connection pool the gateway already keeps."""
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 import aiohttp
 from telegram.request import BaseRequest, RequestData
@@ -28,15 +28,15 @@ class AiohttpRequest(BaseRequest):
     async def do_request(self, url, method, request_data: Optional[RequestData] = None, read_timeout=None,
                          write_timeout=None, connect_timeout=None, pool_timeout=None) -> tuple[int, bytes]:
         timeout = read_timeout if isinstance(read_timeout, (int, float)) else self._read_timeout
-        kwargs = {}
+        kwargs: dict[str, Any] = {}
         if request_data is not None:
             if request_data.contains_files:
                 form = aiohttp.FormData()
-                for key, value in request_data.json_parameters.items():
-                    form.add_field(key, value)
-                for key, value in request_data.multipart_data.items():
-                    filename, content = (value[0], value[1]) if isinstance(value, tuple) else (key, value)
-                    form.add_field(key, content, filename=filename)
+                for name, text in request_data.json_parameters.items():
+                    form.add_field(name, text)
+                for name, part in request_data.multipart_data.items():
+                    filename, content = (str(part[0]), part[1]) if isinstance(part, tuple) else (name, part)
+                    form.add_field(name, content, filename=filename)
                 kwargs["data"] = form
             else:
                 kwargs["data"] = request_data.json_payload

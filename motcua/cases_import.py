@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Callable, Collection, Iterator, Optional
 
 from sqlalchemy import select
 
@@ -66,7 +66,7 @@ class ImportReport:
                 f"{len(self.errors)} dòng lỗi, {len(self.warnings)} cảnh báo")
 
 
-def parse_row(row: dict, line: int, known_procedures: set[str], report: ImportReport) -> Optional[dict]:
+def parse_row(row: dict, line: int, known_procedures: Collection[str], report: ImportReport) -> Optional[dict]:
     problems = []
     code = normalize_code(row.get("code", ""))
     if not _CODE.match(code):
@@ -141,7 +141,7 @@ async def _write_batch(db: Database, batch: dict[str, dict], report: ImportRepor
             await session.execute(DossierStatusChange.__table__.insert(), history)
 
 
-async def import_csv(path: Path, database_url: str, known_procedures: set[str] = frozenset(),
+async def import_csv(path: Path, database_url: str, known_procedures: Collection[str] = frozenset(),
                      progress: Optional[Callable[[int], None]] = None) -> ImportReport:
     report = ImportReport()
     db = Database(database_url, migrations=CASE_MIGRATIONS_DIR)

@@ -310,7 +310,7 @@ def procedure_from_national(entry: dict) -> Procedure:
     duration_lines = list(dict.fromkeys(_by_channel(ways, _time_text))) if ways else ["chưa có thông tin"]
     online = any(w["channel"] == "online" for w in ways)
     channels = ", ".join(dict.fromkeys(national.CHANNEL_TITLES[w["channel"]].lower() for w in ways)) or "trực tiếp"
-    agency = next((a for a in (entry.get("agency"), entry.get("competent")) if not national.empty(a or "")),
+    agency = next((str(a) for a in (entry.get("agency"), entry.get("competent")) if a and not national.empty(a)),
                   "Ủy ban nhân dân xã").rstrip(". ")
     steps = [shorten(s.lstrip("-+•*) "), 180) for s in (entry.get("steps") or "").split("\n")
              if len(s.strip(" -+•*)")) > 3]

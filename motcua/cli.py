@@ -128,7 +128,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import os
 
     if args.component == "gateway":
-        cmd, extra = _gateway_command(settings, args.host, args.port or settings.port), {}
+        cmd, extra = _gateway_command(settings, args.host, args.port or settings.port), dict[str, str]()
     elif args.component == "actions":
         cmd, extra = _actions_command(settings, args.host or "127.0.0.1", args.port or settings.action_server_port)
     else:

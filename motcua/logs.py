@@ -68,7 +68,7 @@ class MaskingStream(io.TextIOBase):
         return self._stream.fileno()
 
     @property
-    def encoding(self) -> str:
+    def encoding(self) -> str:  # type: ignore[override]  # read-only here, as on sys.stdout
         return self._stream.encoding
 
 

@@ -169,7 +169,8 @@ def parse_legal_basis(text: str) -> tuple[list[LegalText], Optional[str]]:
     text = tidy(text).replace("\n", " ").replace(_LEGAL_HEADER, "").strip()
     if empty(text):
         return [], None
-    rows, pos = [], 0
+    rows: list[LegalText] = []
+    pos = 0
     # A number ends a row when the next row starts right after it (a capital or a digit) or the text ends.
     for m in _LEGAL_NUMBER.finditer(text):
         title = text[pos:m.start()].strip(" .;,")
@@ -185,7 +186,7 @@ def parse_legal_basis(text: str) -> tuple[list[LegalText], Optional[str]]:
     return rows, problem
 
 
-def levels_of(text: str) -> list[str]:
+def levels_of(text: Optional[str]) -> list[str]:
     return [LEVELS[p.strip()] for p in str(text or "").split(",") if p.strip() in LEVELS]
 
 
@@ -244,7 +245,7 @@ def is_full(record: dict) -> bool:
     return any(key in record for key in FULL_FIELDS)
 
 
-def display_name(name: str) -> str:
+def display_name(name: Optional[str]) -> str:
     """"Thủ tục đăng ký kết hôn lưu động" → "Đăng ký kết hôn lưu động" (one line, no trailing dot)."""
     name = re.sub(r"\s+", " ", tidy(name)).strip().strip(".-–• ")
     name = re.sub(r"^Thủ tục\s+", "", name)

@@ -25,7 +25,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional, Union
+from typing import Optional, Sequence, Union
 
 import yaml
 
@@ -140,7 +140,7 @@ class Resolution:
     kind: str
     procedure: Optional[Procedure] = None
     entry: Optional[IndexEntry] = None
-    options: list[Target] = field(default_factory=list)
+    options: Sequence[Target] = field(default_factory=list)
     query: str = ""
 
 
@@ -295,8 +295,9 @@ class ProcedureSearch:
             return Resolution("none", query=query)
         # One choice per name as shown (the national list repeats a name per level of government).
         choices = list({short_name(t.name).lower(): t for t in reversed(choices)}.values())[::-1][:MAX_CHOICES]
-        if all(isinstance(t, IndexEntry) for t in choices) and len({self.stems[t.code] for t in choices}) == 1:
-            return Resolution("elsewhere", entry=choices[0], query=query)  # one procedure at several levels
+        entries = [t for t in choices if isinstance(t, IndexEntry)]
+        if len(entries) == len(choices) and len({self.stems[t.code] for t in entries}) == 1:
+            return Resolution("elsewhere", entry=entries[0], query=query)  # one procedure at several levels
         return Resolution("choices", options=choices, query=query) if len(choices) > 1 else Resolution("none", query=query)
 
     def _inside(self, other: Candidate, best: Candidate) -> bool:
@@ -317,8 +318,8 @@ class ProcedureSearch:
         stem = self.stems.get(key)
         if not stem:
             return []
-        found = [self.targets[k] for k, s in self.stems.items()
-                 if s == stem and isinstance(self.targets[k], Procedure)]
+        found = [p for k, s in self.stems.items() if s == stem
+                 for p in [self.targets[k]] if isinstance(p, Procedure)]
         return sorted(found, key=lambda p: (p.national, len(p.name)))
 
 

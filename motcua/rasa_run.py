@@ -20,7 +20,7 @@ import logging
 import os
 import sys
 from collections import OrderedDict
-from typing import Any
+from typing import Any, Mapping
 
 from motcua.logs import mask_process_output
 
@@ -98,7 +98,7 @@ def patch_parse_cache(size: int = PARSE_CACHE_SIZE) -> None:
     MessageProcessor._parse_message_with_graph = _parse_message_with_graph
 
 
-def with_token(argv: list[str], environ: dict) -> list[str]:
+def with_token(argv: list[str], environ: Mapping[str, str]) -> list[str]:
     """`rasa run` with the token of the environment given to Rasa's own option, inside this process."""
     token = environ.get(TOKEN_ENV)
     if token and len(argv) > 1 and argv[1] == "run" and not any(a.startswith("--auth-token") for a in argv):

@@ -509,19 +509,21 @@ class Retrainer:
     async def _worker(self, run_id: int, spec: Path, components: int,
                       baseline: Callable[[], Awaitable[Optional[str]]]) -> dict:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
-        self.proc = await asyncio.create_subprocess_exec(
+        proc = self.proc = await asyncio.create_subprocess_exec(
             self.engine_python, "-m", "motcua.retrain", "worker", str(spec), cwd=PROJECT_ROOT, env=env,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
             preexec_fn=_child_setup, limit=1 << 22)
-        progress, tail = Progress(components), deque(maxlen=40)
+        assert proc.stdout is not None and proc.stdin is not None  # both PIPE
+        stdout, stdin = proc.stdout, proc.stdin
+        progress, tail = Progress(components), deque[str](maxlen=40)
         found: dict[str, Any] = {}
 
         async def pump() -> int:
             last_write = 0.0
             while True:
-                raw = await self.proc.stdout.readline()
+                raw = await stdout.readline()
                 if not raw:
-                    return await self.proc.wait()
+                    return await proc.wait()
                 line = raw.decode("utf-8", "replace").rstrip()
                 if self.on_line:
                     self.on_line(line)
@@ -529,9 +531,9 @@ class Retrainer:
                     found["result"] = json.loads(line[len(PROGRESS_PREFIX):])
                     continue
                 if line.startswith((PROGRESS_PREFIX + '{"event": "trained"', PROGRESS_PREFIX + '{"event": "reused"')):
-                    await self._update(run_id, **dict(zip(("progress", "stage"), progress.feed(line))))
-                    self.proc.stdin.write((json.dumps({"current": await baseline()}) + "\n").encode())
-                    await self.proc.stdin.drain()
+                    await self._update(run_id, **dict(zip(("progress", "stage"), progress.feed(line) or ())))
+                    stdin.write((json.dumps({"current": await baseline()}) + "\n").encode())
+                    await stdin.drain()
                     continue
                 tail.append(line)
                 update = progress.feed(line)
@@ -543,9 +545,9 @@ class Retrainer:
         try:
             code = await asyncio.wait_for(pump(), WORKER_TIMEOUT_SECONDS)
         finally:
-            if self.proc.returncode is None:
+            if proc.returncode is None:
                 self._kill()
-                await self.proc.wait()
+                await proc.wait()
         result = found.get("result")
         if code != 0 or result is None:
             meaningful = [t for t in tail if t.strip() and "Warning" not in t]

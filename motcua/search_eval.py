@@ -62,7 +62,8 @@ def evaluate(search: ProcedureSearch, data: dict) -> dict[str, dict]:
         rows = data.get(section) or []
         if not rows:
             continue
-        counts, times = Counter(), []
+        counts: Counter[str] = Counter()
+        times: list[float] = []
         for row in rows:
             codes = row.get("codes") or [row.get("code")]
             t0 = time.perf_counter()

@@ -107,6 +107,7 @@ class Supervisor:
             )
             self.procs[spec.name] = proc
             self.say("motcua", f"started {spec.name} (pid {proc.pid})")
+            assert proc.stdout is not None  # stdout=PIPE
             pump = asyncio.create_task(self._pump(spec.name, proc.stdout))
             watchers.append(asyncio.create_task(self._watch(spec.name, proc, pump)))
         ready = asyncio.create_task(self._announce_ready())

@@ -14,7 +14,7 @@ CLOSE = time(17, 0)
 
 @lru_cache(maxsize=16)
 def _holidays(year: int) -> frozenset[date]:
-    return frozenset(holidays.Vietnam(years=[year]).keys())
+    return frozenset(holidays.country_holidays("VN", years=[year]).keys())
 
 
 def is_working_day(day: date) -> bool:

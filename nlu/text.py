@@ -378,7 +378,7 @@ _NEGATION_BEFORE_BIET = frozenset(
 
 
 def _is_number(token: str | None) -> bool:
-    return bool(token) and _is_digit(token[-1])
+    return _is_digit(token[-1]) if token else False
 
 
 def _resolve(key: str, default: str, prev: str | None, nxt: str | None) -> str | None:

@@ -85,3 +85,13 @@ def test_no_import_cycles():
 
 def test_the_cycle_finder_finds_a_cycle():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_the_layers_import_downwards_only():
+    """bot/ and actions/ may use motcua/ and nlu/; motcua/ and nlu/ use neither; bot/ and
+    actions/ never each other (they meet through Rasa and the store)."""
+    allowed = {"bot": {"bot", "motcua", "nlu"}, "actions": {"actions", "motcua", "nlu"},
+               "motcua": {"motcua", "nlu"}, "nlu": {"nlu"}}
+    wrong = sorted((module, target) for module, targets in import_graph().items() for target in targets
+                   if target.split(".")[0] not in allowed[module.split(".")[0]])
+    assert wrong == []

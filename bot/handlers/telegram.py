@@ -45,6 +45,7 @@ NOT_TEXT = "Hiện tôi chỉ đọc được tin nhắn chữ. Anh/chị vui l�
 
 def make_bot(app: web.Application) -> Bot:
     settings = app[SETTINGS]
+    assert settings.telegram_bot_token, "the Telegram channel starts only with a token"
     return Bot(settings.telegram_bot_token, base_url=f"{settings.telegram_api_base_url}/bot",
                base_file_url=f"{settings.telegram_api_base_url}/file/bot", request=AiohttpRequest(app[HTTP]))
 

@@ -100,8 +100,9 @@ class CaseSource:
                     value = value.replace(tzinfo=self._naive_zone)
                 data[key] = as_utc(value).astimezone(timezone.utc)
         data["phone"] = re.sub(r"\D", "", str(data.get("phone") or ""))
-        return DossierView(**{k: ("" if v is None and k in ("procedure_id", "applicant_name", "agency", "note")
-                                  else v) for k, v in data.items()})
+        fields: dict[str, Any] = {k: ("" if v is None and k in ("procedure_id", "applicant_name", "agency", "note")
+                                      else v) for k, v in data.items()}
+        return DossierView(**fields)
 
     async def get(self, code: str) -> Optional[DossierView]:
         await self._ensure_schema()

@@ -5,12 +5,12 @@ Read-only to the bot, except through `motcua cases import` and `motcua demo seed
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Optional
+from typing import Any, Optional, overload
 
 from sqlalchemy import Column, DateTime, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import declarative_base
 
-CaseBase = declarative_base()
+CaseBase: Any = declarative_base()  # SQLAlchemy 1.4 has no type information
 
 # Contract status values, with what a citizen is told (plain Vietnamese).
 STATUS_LABELS = {
@@ -49,6 +49,14 @@ class Dossier(CaseBase):
     def is_overdue(self, now: Optional[datetime] = None) -> bool:
         """Overdue is derived, never stored: open and past its due date."""
         return is_overdue(self.status, self.due_at, now)
+
+
+@overload
+def as_utc(value: datetime) -> datetime: ...
+
+
+@overload
+def as_utc(value: None) -> None: ...
 
 
 def as_utc(value: Optional[datetime]) -> Optional[datetime]:

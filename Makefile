@@ -21,7 +21,7 @@ PYTHON310 ?= $(shell \
 CHROMIUM_PATH ?= /usr/bin/chromium
 export CHROMIUM_PATH
 
-.PHONY: run test lint train bench bench-load seed venv clean browser compose-tool audit
+.PHONY: run test test-fast lint train bench bench-load seed venv clean browser compose-tool audit
 
 venv: $(STAMP) $(GATEWAY_STAMP)
 
@@ -71,6 +71,13 @@ compose-tool: venv
 test: venv browser compose-tool lint
 	$(GATEWAY_PY) -m pytest -q $(PYTEST_ARGS) --ignore=tests/engine tests
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS) tests/engine
+
+# About a minute: what needs no Rasa, browser, whole processes or PostgreSQL (SQLite only; markers
+# set by tests/conftest.py). `make test` runs everything.
+FAST := -m "not rasa and not browser and not slow and not pg"
+test-fast: venv
+	$(GATEWAY_PY) -m pytest -q $(FAST) --ignore=tests/engine tests
+	$(VENV)/bin/python -m pytest -q $(FAST) tests/engine
 
 # ruff (lint, import order) and mypy (types), both configured in pyproject.toml, pinned in
 # requirements-gateway.lock and run by `make test` before the suite.

@@ -12,22 +12,22 @@ from datetime import datetime, timedelta, timezone
 from typing import Optional
 
 from aiohttp import web
-from sqlalchemy import select, update
 from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 
 from bot import complaint_workflow as workflow
 from bot import handoff
 from bot.state import DB, SETTINGS, TELEGRAM
 from motcua.catalogue import load_catalogue
+from motcua.store import officials_posts as posts
 from motcua.store.cases import as_utc
-from motcua.store.complaints import OPEN_STATUSES, TICKET, by_ticket, events_of, record_event
+from motcua.store.complaints import TICKET, by_ticket, events_of, record_event
 from motcua.store.models import Complaint, Handoff, Official
 from motcua.workdays import VIETNAM
 
 log = logging.getLogger(__name__)
 # Only tickets this recent are posted when the group is first configured (no flood of old ones).
 POST_WINDOW = timedelta(days=2)
-POSTING = -1
+POSTING = posts.POSTING
 RESOLVED_BY_TELEGRAM = "Cơ quan đã xử lý xong nội dung phản ánh."
 
 
@@ -68,9 +68,7 @@ async def post_new(app: web.Application, now: Optional[datetime] = None) -> int:
         return 0
     since = (now or datetime.now(timezone.utc)) - POST_WINDOW
     async with app[DB].session() as session:
-        pending = list((await session.scalars(
-            select(Complaint).where(Complaint.officials_post_id.is_(None), Complaint.created_at >= since,
-                                    Complaint.status.in_(OPEN_STATUSES)).order_by(Complaint.id).limit(50))).all())
+        pending = await posts.unposted_complaints(session, since)
     posted = 0
     for c in pending:
         posted += await _post_once(app, Complaint, c.id, post_text(c), keyboard(c.ticket))
@@ -94,12 +92,8 @@ async def _post_once(app: web.Application, model, row_id: int, text: str, markup
 
 
 async def _set_post(app: web.Application, model, row_id: int, value: Optional[int], expect: Optional[int]) -> bool:
-    column = model.officials_post_id
     async with app[DB].session() as session, session.begin():
-        result = await session.execute(
-            update(model).where(model.id == row_id, column.is_(None) if expect is None else column == expect)
-            .values(officials_post_id=value))
-        return result.rowcount == 1
+        return await posts.set_post(session, model, row_id, value, expect)
 
 
 # --- handoffs: a citizen talking with officials through the group ---------------------------------
@@ -113,8 +107,7 @@ async def post_new_handoffs(app: web.Application) -> int:
     if group_id(app) is None:
         return 0
     async with app[DB].session() as session:
-        waiting = list((await session.scalars(select(Handoff).where(Handoff.status.in_(("waiting", "active")),
-                                                                    Handoff.officials_post_id.is_(None)))).all())
+        waiting = await posts.unposted_handoffs(session)
     posted = 0
     for h in waiting:
         channel = h.sender_id.partition(":")[0]
@@ -179,8 +172,7 @@ async def _linked_official(app: web.Application, user: Optional[User]) -> Option
     if user is None:
         return None
     async with app[DB].session() as session:
-        return await session.scalar(select(Official).where(Official.telegram_user_id == str(user.id),
-                                                           Official.active))
+        return await posts.official_of_telegram_user(session, user.id)
 
 
 async def _button(app: web.Application, query: CallbackQuery) -> None:

@@ -15,14 +15,22 @@ from functools import partial
 from typing import Any, Optional
 
 from aiohttp import web
-from sqlalchemy import select
 
 from bot.state import DB, SETTINGS
 from motcua.cases_import import normalize_phone
 from motcua.catalogue import Locality, load_catalogue
 from motcua.logs import mask_personal_data
 from motcua.store.cases import as_utc
-from motcua.store.complaints import OPEN_STATUSES, STATUS_LABELS, TICKET, file_complaint, route
+from motcua.store.complaints import (
+    OPEN_STATUSES,
+    STATUS_LABELS,
+    TICKET,
+    ComplaintQuery,
+    by_ticket,
+    file_complaint,
+    find_complaints,
+    route,
+)
 from motcua.store.models import Complaint
 from motcua.workdays import VIETNAM
 
@@ -166,9 +174,8 @@ def _bounded_int(request: web.Request, name: str, default: int, top: int) -> int
     return int(raw)
 
 
-def _query(request: web.Request, locality: Locality, full: bool):
-    """The SELECT for GET requests.json's filters; BadRequest for a value we cannot honour."""
-    query = select(Complaint).order_by(Complaint.created_at.desc(), Complaint.id.desc())
+def _query(request: web.Request, locality: Locality, full: bool) -> ComplaintQuery:
+    """GET requests.json's filters; BadRequest for a value we cannot honour."""
     top = MAX_PAGE_SIZE if full else MAX_PUBLIC_PAGE_SIZE
     size = _bounded_int(request, "page_size", top, top)
     page = _bounded_int(request, "page", 1, 100_000)
@@ -176,29 +183,20 @@ def _query(request: web.Request, locality: Locality, full: bool):
     if ids:  # the spec: with ids given, every other filter is ignored
         if len(ids) > MAX_IDS or not all(TICKET.fullmatch(i.upper()) for i in ids):
             raise BadRequest(f"service_request_id phải là tối đa {MAX_IDS} mã dạng PA-YYYY-NNNNNN, cách nhau dấu phẩy.")
-        return query.where(Complaint.ticket.in_([i.upper() for i in ids])).limit(MAX_IDS)
+        return ComplaintQuery(tickets=tuple(dict.fromkeys(i.upper() for i in ids)))
     codes = _listed(request, "service_code")
     known = {c["id"] for c in locality.complaint_categories}
     if any(code not in known for code in codes):
         raise BadRequest("service_code không có trong danh sách lĩnh vực (xem services.json).")
-    if codes:
-        query = query.where(Complaint.category.in_(codes))
     statuses = set(_listed(request, "status"))
     if not statuses <= {"open", "closed"}:
         raise BadRequest("status chỉ nhận giá trị open hoặc closed.")
-    if statuses == {"open"}:
-        query = query.where(Complaint.status.in_(OPEN_STATUSES))
-    elif statuses == {"closed"}:
-        query = query.where(Complaint.status.notin_(OPEN_STATUSES))
     start = _parse_date("start_date", request.query["start_date"]) if request.query.get("start_date") else None
     end = _parse_date("end_date", request.query["end_date"], end=True) if request.query.get("end_date") else None
     if start and end and start > end:
         raise BadRequest("start_date phải trước end_date.")
-    if start:
-        query = query.where(Complaint.created_at >= start)
-    if end:
-        query = query.where(Complaint.created_at <= end)
-    return query.limit(size).offset((page - 1) * size)
+    return ComplaintQuery(categories=tuple(codes), open={"open": True, "closed": False}.get(" ".join(statuses)),
+                          since=start, until=end, limit=size, offset=(page - 1) * size)
 
 
 async def list_requests(request: web.Request) -> web.Response:
@@ -208,7 +206,7 @@ async def list_requests(request: web.Request) -> web.Response:
     except BadRequest as e:
         return _errors(400, str(e))
     async with request.app[DB].session() as session:
-        rows = (await session.scalars(query)).all()
+        rows = await find_complaints(session, query)
     return _json([_public(locality, c, full) for c in rows])
 
 
@@ -217,7 +215,7 @@ async def get_request(request: web.Request) -> web.Response:
     found = None
     if TICKET.fullmatch(ticket):
         async with request.app[DB].session() as session:
-            found = await session.scalar(select(Complaint).where(Complaint.ticket == ticket))
+            found = await by_ticket(session, ticket)
     if found is None:
         return _errors(404, "Không tìm thấy phản ánh với mã này.")
     return _json([_public(_locality(), found, _has_key(request))])

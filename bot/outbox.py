@@ -8,13 +8,12 @@ from datetime import datetime, timedelta, timezone
 from typing import Optional, Sequence
 
 from aiohttp import web
-from sqlalchemy import select, update
 
 from bot.channels import deliver
 from bot.replies import Reply
 from bot.state import DB
+from motcua.store import outbox as store
 from motcua.store.cases import as_utc
-from motcua.store.models import Conversation, Message
 
 log = logging.getLogger(__name__)
 GIVE_UP_AFTER = timedelta(hours=24)
@@ -23,19 +22,16 @@ BATCH = 200
 
 async def defer(app: web.Application, message_ids: Sequence[Optional[int]]) -> None:
     """These stored messages are sent again by the outbox (an id of None: not stored, nothing to do)."""
-    message_ids = [i for i in message_ids if i is not None]
-    if not message_ids:
+    stored = [i for i in message_ids if i is not None]
+    if not stored:
         return
     async with app[DB].session() as session, session.begin():
-        await session.execute(update(Message).where(Message.id.in_(list(message_ids)))
-                              .values(delivery="retry").execution_options(synchronize_session=False))
+        await store.mark_for_retry(session, stored)
 
 
 async def _mark(app: web.Application, message_id: int, delivery: str, expect: Optional[str]) -> bool:
     async with app[DB].session() as session, session.begin():
-        result = await session.execute(update(Message).where(Message.id == message_id, Message.delivery == expect)
-                                       .values(delivery=delivery).execution_options(synchronize_session=False))
-        return result.rowcount == 1
+        return await store.set_delivery(session, message_id, delivery, expect)
 
 
 async def flush_once(app: web.Application, now: Optional[datetime] = None) -> int:
@@ -43,10 +39,7 @@ async def flush_once(app: web.Application, now: Optional[datetime] = None) -> in
     pass with the rest of its messages (order kept); other chats go on."""
     now = now or datetime.now(timezone.utc)
     async with app[DB].session() as session:
-        rows = (await session.execute(
-            select(Message.id, Message.text, Message.buttons, Message.created_at, Conversation.channel,
-                   Conversation.chat_id)
-            .join(Conversation).where(Message.delivery == "retry").order_by(Message.id).limit(BATCH))).all()
+        rows = await store.waiting(session, BATCH)
     sent, blocked = 0, set()
     for message_id, text, buttons, created_at, channel, chat_id in rows:
         if (channel, chat_id) in blocked:

@@ -10,6 +10,7 @@ from urllib.parse import quote
 import aiohttp
 
 from bot.replies import Reply
+from motcua.rasa_api import RasaApi
 
 
 class RasaUnavailable(Exception):
@@ -70,6 +71,7 @@ class RasaClient:
         self.base_urls = [u.rstrip("/") for u in urls]
         self.params = {"token": token} if token else {}
         self.session = session
+        self.api = RasaApi(session, token)
         self.timeout = aiohttp.ClientTimeout(total=timeout)
         self._turns = itertools.count()
         self._down_until = {u: 0.0 for u in self.base_urls}
@@ -117,14 +119,7 @@ class RasaClient:
     async def ready(self, timeout: float = 3.0) -> bool:
         """True when a Rasa server answers and has a model loaded."""
         for base_url in self.base_urls:
-            try:
-                async with self.session.get(
-                    f"{base_url}/status", params=self.params, timeout=aiohttp.ClientTimeout(total=timeout)
-                ) as resp:
-                    if resp.status == 200:
-                        status = await resp.json(content_type=None)
-                        if status.get("model_file") or status.get("model_id"):
-                            return True
-            except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, AttributeError):
-                continue
+            status = await self.api.status(base_url, timeout)
+            if status and (status.get("model_file") or status.get("model_id")):
+                return True
         return False

@@ -164,7 +164,7 @@ def ensure_model(models_dir: Path, config: Path = CONFIG, force: bool = False) -
         return train(models_dir, config)
 
 
-# --- the model admins put into service (motcua/retrain.py) -------------------------------------
+# --- the model admins put into service (motcua/retrain/) ----------------------------------------
 ACTIVE_FILE = "active.json"
 
 

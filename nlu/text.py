@@ -16,7 +16,6 @@ functions give the NLU model one view of all of them:
 Every function accepts any ``str`` (emoji, NUL, lone surrogates, very long input)
 without raising.
 """
-
 from __future__ import annotations
 
 import functools

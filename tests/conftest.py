@@ -13,6 +13,7 @@ import time
 import uuid
 from pathlib import Path
 from typing import Optional
+from urllib.parse import urlsplit
 
 import aiohttp
 import asyncpg
@@ -58,7 +59,34 @@ def wait_http(url: str, timeout: float, proc: subprocess.Popen | None = None, ok
     return asyncio.run(poll())
 
 
+# --- markers ---------------------------------------------------------------------------------
+
+# Tests that start whole processes or clusters: slow, whatever fixtures they use.
+SLOW_MODULES = {"test_scale", "test_run", "test_admin_retrain", "test_compose"}
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Markers from what a test needs (pyproject.toml lists them; `make test-fast` leaves out
+    rasa, browser and slow): `rasa` for a trained model or running Rasa servers, `pg` for the
+    PostgreSQL side of a database test, `browser` for headless Chromium, `slow` for whole processes."""
+    for item in items:
+        needs = set(getattr(item, "fixturenames", ()))
+        if needs & {"trained_model", "rasa_servers", "gateway"}:
+            item.add_marker(pytest.mark.rasa)
+        if "browser" in needs:
+            item.add_marker(pytest.mark.browser)
+        if "db_url" in needs and "[postgresql" in item.nodeid:
+            item.add_marker(pytest.mark.pg)
+        if item.module.__name__.rpartition(".")[2] in SLOW_MODULES:
+            item.add_marker(pytest.mark.slow)
+
+
 # --- databases -------------------------------------------------------------------------------
+
+def pg_url(name: str, driver: str = "postgresql+asyncpg") -> str:
+    """The URL of database `name` on the test server (MOTCUA_TEST_PG_DSN's host, user and password)."""
+    return urlsplit(PG_ADMIN_DSN)._replace(scheme=driver, path=f"/{name}").geturl()
+
 
 async def _create_pg_database() -> str:
     name = f"motcua_test_{uuid.uuid4().hex[:12]}"
@@ -86,7 +114,7 @@ async def db_url(request, tmp_path):
         return
     name = await _create_pg_database()
     try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+        yield pg_url(name)
     finally:
         await _drop_pg_database(name)
 

@@ -71,6 +71,7 @@ def test_sql_errors_do_not_carry_bound_parameters(tmp_path):
     assert "UNIQUE" in message and "0905123456" not in message
 
 
+@pytest.mark.slow  # starts Rasa's and rasa-sdk's command lines
 @pytest.mark.parametrize("command", [
     ["motcua.actions_run", "--actions", "khong_co_0905123456", "--port", "1"],
     ["motcua.rasa_run", "data", "validate", "--domain", "/nonexistent/khong_0905123456.yml", "--data", "/nonexistent"],

@@ -30,13 +30,12 @@ import pytest
 
 from bot import messages
 
-from conftest import PROJECT_ROOT, TEST_DOSSIERS_CSV, _create_pg_database, _drop_pg_database, free_port, wait_http
+from conftest import PROJECT_ROOT, TEST_DOSSIERS_CSV, _create_pg_database, _drop_pg_database, free_port, pg_url, wait_http
 from fake_telegram import FakeTelegram, callback_update, running, text_update
 
 TOKEN = "123456:SCALE-token"
 SECRET = "scale-webhook-secret"
 RASA_TOKEN = "scale-rasa-token"
-PG_HOST = "postgres@127.0.0.1:5432"
 BUSY_WORDS = ("thử lại", "chờ", "bận")  # the polite "please wait / try again" replies
 _chats = itertools.count(9_100_001)
 
@@ -89,8 +88,8 @@ def cluster(trained_model, tmp_path_factory):
 
     work = tmp_path_factory.mktemp("scale")
     names = {kind: asyncio.run(_create_pg_database()) for kind in ("store", "cases", "rasa")}
-    store_url = f"postgresql+asyncpg://{PG_HOST}/{names['store']}"
-    cases_url = f"postgresql+asyncpg://{PG_HOST}/{names['cases']}"
+    store_url = pg_url(names['store'])
+    cases_url = pg_url(names['cases'])
     (work / "dossiers.csv").write_text(TEST_DOSSIERS_CSV, encoding="utf-8")
     asyncio.run(import_csv(work / "dossiers.csv", cases_url))
 
@@ -105,7 +104,7 @@ def cluster(trained_model, tmp_path_factory):
     shutil.copy2(trained_model, models / trained_model.name)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "DATABASE_URL": store_url, "CASE_DATABASE_URL": cases_url,
            "MOTCUA_MODELS_DIR": str(models), "RASA_TOKEN": RASA_TOKEN, "HANDOFF_HOURS": "always",
-           "RASA_TRACKER_STORE_URL": f"postgresql://{PG_HOST}/{names['rasa']}",
+           "RASA_TRACKER_STORE_URL": pg_url(names['rasa'], "postgresql"),
            "RASA_LOCK_STORE_URL": "redis://127.0.0.1:6379/0",
            # A killed Rasa leaves its conversation locks behind; they expire after this (default 60 s).
            "TICKET_LOCK_LIFETIME": "15"}
@@ -127,8 +126,8 @@ def cluster(trained_model, tmp_path_factory):
         for p in actions:
             if not wait_http(f"{p.url}/health", 60, p.proc):
                 pytest.fail("The action server did not start:\n" + p.tail())
-        yield {"env": env, "work": work, "store_dsn": f"postgresql://{PG_HOST}/{names['store']}",
-               "rasa_dsn": f"postgresql://{PG_HOST}/{names['rasa']}", "rasas": rasas, "actions": actions,
+        yield {"env": env, "work": work, "store_dsn": pg_url(names['store'], "postgresql"),
+               "rasa_dsn": pg_url(names['rasa'], "postgresql"), "rasas": rasas, "actions": actions,
                "models": models, "model": trained_model.name, "store_url": store_url}
     finally:
         for p in procs:

@@ -182,3 +182,36 @@ async def forward(session: AsyncSession, complaint: Complaint, agency: str, agen
     """Another agency is responsible: it takes the ticket over (the deadline stays)."""
     complaint.agency, complaint.assigned_to = agency, None
     await record_event(session, complaint, actor, "forwarded", agency_name)
+
+
+@dataclass(frozen=True)
+class ComplaintQuery:
+    """A filtered page of complaints, newest first (Open311's GET requests.json). With `tickets`
+    given, the other filters are ignored."""
+    tickets: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    open: Optional[bool] = None  # True: open only; False: closed only; None: both
+    since: Optional[datetime] = None
+    until: Optional[datetime] = None
+    limit: int = 100
+    offset: int = 0
+
+
+async def find_complaints(session: AsyncSession, q: ComplaintQuery) -> list[Complaint]:
+    query = select(Complaint).order_by(Complaint.created_at.desc(), Complaint.id.desc())
+    if q.tickets:
+        query = query.where(Complaint.ticket.in_(q.tickets)).limit(len(q.tickets))
+    else:
+        if q.categories:
+            query = query.where(Complaint.category.in_(q.categories))
+        if q.open is True:
+            query = query.where(Complaint.status.in_(OPEN_STATUSES))
+        elif q.open is False:
+            query = query.where(Complaint.status.notin_(OPEN_STATUSES))
+        if q.since:
+            query = query.where(Complaint.created_at >= q.since)
+        if q.until:
+            query = query.where(Complaint.created_at <= q.until)
+        query = query.limit(q.limit).offset(q.offset)
+    return list((await session.scalars(query)).all())
+

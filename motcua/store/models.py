@@ -303,7 +303,7 @@ class NluInboxItem(Base):
 
 class ModelVersion(Base):
     """One retraining run and the model it produced: its held-out scores next to the model that
-    was serving then, and the verdict of the promotion rule (motcua/retrain.py)."""
+    was serving then, and the verdict of the promotion rule (motcua/retrain/rule.py)."""
 
     __tablename__ = "model_versions"
 

@@ -1,249 +1,39 @@
-"""Retraining from the admin pages (issue 8): train a candidate, evaluate it next to the serving
-model on the held-out set, promote it only if it is not worse, and swap it into the running Rasa
-server through its HTTP API (PUT /model), with history and rollback.
-
-Three parts:
-
-- the promotion rule, `decide` (pure; see PROMOTION RULE below);
-- the worker, `python -m motcua.retrain worker SPEC.json`: one subprocess that trains with Rasa
-  (exactly `rasa train` with the inputs of motcua.training, run in-process so Rasa is imported
-  once) and then evaluates both models with motcua.nlu_eval. It prints Rasa's log lines and its
-  own `@@ {json}` lines on stdout, and runs at a lower CPU priority than the bot;
-- the `Retrainer`, used by the gateway (and `motcua train --promote`): it starts the worker,
-  turns its lines into progress stored on the run's row (so any gateway replica can show it),
-  applies the rule and promotes.
-
-PROMOTION RULE. On the same held-out examples (nlu/data/test/), in the same run, a candidate is
-promoted automatically only if
-  1. its intent accuracy is not lower than the serving model's, and
-  2. no intent with at least MIN_SUPPORT held-out examples loses more than F1_TOLERANCE of F1.
-The tolerance (0.05) lets one example flip in an intent with a dozen or more examples (per-intent
-F1 on a few dozen examples moves by ~0.04 per example) but stops a real regression of an intent
-hidden by gains elsewhere. Anything else is "rejected": it stays on disk, the serving model keeps
-serving, and an admin may still promote it with a written reason (an override, kept in history).
-"""
+"""The retraining job, in the gateway (and `motcua train --candidate`): it starts the worker, turns
+its lines into progress stored on the run's row (so any gateway replica can show it), applies the
+promotion rule and swaps the model into every Rasa server (PUT /model), with history and rollback."""
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import logging
 import os
-import re
 import signal
 import sys
 import tempfile
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Awaitable, Callable, Optional, Sequence, Union
-from urllib.parse import quote
 
 import aiohttp
 from sqlalchemy import select
 
 from motcua import PROJECT_ROOT, training
 from motcua.admin_data import AdminFiles
+from motcua.rasa_api import RasaApi
+from motcua.retrain.progress import PROGRESS_PREFIX, Progress, trainable_components
+from motcua.retrain.rule import decide
 from motcua.store import model_history
 from motcua.store.models import Conversation, ModelVersion
+from motcua.supervisor import _child_setup  # own process group, ended with the gateway
 
 log = logging.getLogger(__name__)
 
-F1_TOLERANCE = 0.05
-MIN_SUPPORT = 5
-PROGRESS_PREFIX = "@@ "
 WORKER_TIMEOUT_SECONDS = 3600
 SWAP_TIMEOUT_SECONDS = 300
 
-
-# --- the promotion rule -------------------------------------------------------------------------
-
-@dataclass
-class Verdict:
-    ok: bool
-    reasons: list[str] = field(default_factory=list)
-
-
-def _pct(x: float) -> str:
-    return f"{x * 100:.1f}%".replace(".", ",")
-
-
-def _num(x: float) -> str:
-    return f"{x:.2f}".replace(".", ",")
-
-
-def decide(candidate: dict, current: Optional[dict], f1_tolerance: float = F1_TOLERANCE,
-           min_support: int = MIN_SUPPORT) -> Verdict:
-    """The promotion rule (see the module's docstring). Scores as `scores_of` gives them."""
-    if not current:
-        return Verdict(False, ["Không đánh giá được mô hình đang chạy nên không so sánh được."])
-    reasons = []
-    if candidate["accuracy"] + 1e-9 < current["accuracy"]:
-        reasons.append(f"Độ chính xác giảm từ {_pct(current['accuracy'])} xuống {_pct(candidate['accuracy'])}.")
-    for intent, old in sorted(current.get("per_intent", {}).items()):
-        if old.get("support", 0) < min_support:
-            continue
-        new_f1 = candidate.get("per_intent", {}).get(intent, {}).get("f1", 0.0)
-        if old["f1"] - new_f1 > f1_tolerance + 1e-9:
-            reasons.append(f"Ý định {intent}: F1 giảm {_num(old['f1'] - new_f1)} ({_num(old['f1'])} → {_num(new_f1)}),"
-                           f" quá mức cho phép {_num(f1_tolerance)}.")
-    return Verdict(not reasons, reasons)
-
-
-def compare_rows(candidate: Optional[dict], current: Optional[dict]) -> list[dict[str, Any]]:
-    """Per-intent rows for the page: support, F1 of each model and the change."""
-    candidate, current = candidate or {}, current or {}
-    intents = sorted(set(candidate.get("per_intent", {})) | set(current.get("per_intent", {})))
-    rows = []
-    for intent in intents:
-        new = candidate.get("per_intent", {}).get(intent)
-        old = current.get("per_intent", {}).get(intent)
-        rows.append({"intent": intent, "support": (new or old or {}).get("support", 0),
-                     "old": old["f1"] if old else None, "new": new["f1"] if new else None,
-                     "delta": (new["f1"] - old["f1"]) if new and old else None})
-    return rows
-
-
-# --- progress from the worker's lines ----------------------------------------------------------
-
-_TRAINING = re.compile(r"Starting to train component '([^']+)'")
-_DONE = re.compile(r"(?:Finished training component|Restored component) '([^']+)'")
-
-
-def trainable_components(config: Path) -> int:
-    """How many pipeline and policy components train (tokenizers and the fallback do not)."""
-    import yaml
-
-    data = yaml.safe_load(Path(config).read_text(encoding="utf-8")) or {}
-    names = [str(c.get("name", "")) for c in (data.get("pipeline") or []) + (data.get("policies") or [])]
-    return max(1, sum(1 for n in names if not n.endswith("Tokenizer") and n != "FallbackClassifier"))
-
-
-class Progress:
-    """Turns the worker's output into (percent, stage) updates for the page."""
-
-    def __init__(self, components: int) -> None:
-        self.components = components
-        self.done = 0
-
-    def feed(self, line: str) -> Optional[tuple[int, str]]:
-        if line.startswith(PROGRESS_PREFIX):
-            try:
-                event = json.loads(line[len(PROGRESS_PREFIX):])
-            except ValueError:
-                return None
-            return self._event(event)
-        if "Started validating domain and training data" in line:
-            return 5, "Đang kiểm tra dữ liệu huấn luyện"
-        match = _TRAINING.search(line)
-        if match:
-            return self._train_pct(), f"Đang huấn luyện thành phần {match.group(1)} ({self.done + 1}/{self.components})"
-        match = _DONE.search(line)
-        if match:
-            self.done = min(self.components, self.done + 1)
-            return self._train_pct(), f"Đã xong thành phần {match.group(1)} ({self.done}/{self.components})"
-        return None
-
-    def _train_pct(self) -> int:
-        return 10 + int(65 * self.done / self.components)
-
-    @staticmethod
-    def _event(event: dict) -> Optional[tuple[int, str]]:
-        kind = event.get("event")
-        if kind == "start":
-            return 2, "Đang khởi động tiến trình huấn luyện"
-        if kind == "trained":
-            return 76, "Đã huấn luyện xong mô hình mới"
-        if kind == "reused":
-            return 76, "Dữ liệu này đã có mô hình, dùng lại để đánh giá"
-        if kind == "eval":
-            done, total = int(event.get("done", 0)), max(1, int(event.get("total", 1)))
-            if event.get("model") == "candidate":
-                return 78 + int(10 * done / total), f"Đang đánh giá mô hình mới trên tập kiểm tra ({done}/{total})"
-            return 88 + int(8 * done / total), f"Đang đánh giá mô hình đang chạy ({done}/{total})"
-        return None
-
-
-# --- the worker (a subprocess) ------------------------------------------------------------------
-
-def _emit(**event: Any) -> None:
-    print(PROGRESS_PREFIX + json.dumps(event, ensure_ascii=False), flush=True)
-
-
-def scores_of(report) -> dict[str, Any]:
-    """What is stored and compared of a motcua.nlu_eval.Report."""
-    return {"n": report.n, "accuracy": report.accuracy, "macro_f1": report.macro_f1,
-            "per_intent": report.per_intent, "entity_f1": report.entity_f1,
-            "part_accuracy": report.part_accuracy, "confusions": [list(c) for c in report.confusions[:10]]}
-
-
-async def _evaluate(model: Path, examples: list, label: str) -> dict[str, Any]:
-    from motcua import nlu_eval
-
-    parse = nlu_eval.agent_parser(model)
-    predictions = []
-    step = 50
-    for i in range(0, len(examples), step):
-        predictions += await nlu_eval.predict(examples[i:i + step], parse)
-        _emit(event="eval", model=label, done=len(predictions), total=len(examples))
-    return scores_of(nlu_eval.score(predictions))
-
-
-def _train(spec: dict) -> None:
-    """`rasa train` in this process, into a temporary folder, moved into place when complete."""
-    from rasa.__main__ import create_argument_parser
-    from rasa.cli.train import run_training
-    from rasa.utils.common import configure_logging_and_warnings
-    from rasa.utils.log_utils import configure_structlog
-
-    target = Path(spec["candidate"])
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".training-") as tmp:
-        args = create_argument_parser().parse_args(
-            ["train", "--config", spec["config"], "--domain", spec["domain"], "--data", *spec["data"],
-             "--out", tmp, "--fixed-model-name", target.name.removesuffix(".tar.gz")])
-        configure_logging_and_warnings(logging.INFO, warn_only_once=True, filter_repeated_logs=True)
-        configure_structlog(logging.INFO)
-        if not run_training(args):
-            raise SystemExit("training failed")
-        os.replace(Path(tmp) / target.name, target)
-
-
-def worker(spec_path: str) -> int:
-    """Train (unless the candidate exists), then evaluate candidate and serving model; the last
-    line is `@@ {"event": "result", …}`."""
-    try:
-        os.nice(10)  # the bot answers first; training takes what is left
-    except OSError:
-        pass
-    logging.basicConfig(stream=sys.stdout, level=logging.INFO, format="%(levelname)s %(name)s - %(message)s")
-    spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))
-    _emit(event="start")
-    started = time.monotonic()
-    if spec.get("train"):
-        _train(spec)
-        _emit(event="trained", seconds=round(time.monotonic() - started, 1))
-    else:
-        _emit(event="reused")
-    train_seconds = time.monotonic() - started
-    # The model to compare with is the one serving now, after training: the gateway answers with
-    # {"current": path or null} on stdin.
-    answer = sys.stdin.readline()
-    current = json.loads(answer).get("current") if answer.strip() else None
-
-    from motcua import nlu_eval
-
-    examples = nlu_eval.load_examples([Path(p) for p in spec["test"]])
-    result: dict[str, Any] = {"candidate": asyncio.run(_evaluate(Path(spec["candidate"]), examples, "candidate")),
-                              "current": None, "train_seconds": round(train_seconds, 1)}
-    if current:
-        result["current"] = asyncio.run(_evaluate(Path(current), examples, "current"))
-    _emit(event="result", **result)
-    return 0
-
-
-# --- the job, in the gateway ---------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class Workspace:
@@ -257,12 +47,6 @@ class Workspace:
 
 class SwapFailed(Exception):
     """Rasa did not load the model (the message is Vietnamese, for the page)."""
-
-
-def _child_setup() -> None:
-    from motcua.supervisor import _child_setup as setup
-
-    setup()  # own process group, ended with the gateway
 
 
 class Retrainer:
@@ -280,7 +64,7 @@ class Retrainer:
         self.rasa_url = self.rasa_urls[0]
         # With a SQL (or Redis) tracker store, trackers survive PUT /model: nothing to carry over.
         self.persistent_trackers = persistent_trackers
-        self.params = {"token": rasa_token} if rasa_token else {}
+        self.api = RasaApi(http, rasa_token)
         self.workspace = workspace
         self.on_line = on_line
         self.task: Optional[asyncio.Task] = None
@@ -302,15 +86,7 @@ class Retrainer:
         return dict(zip(self.rasa_urls, names))
 
     async def _serving_name(self, rasa_url: str) -> Optional[str]:
-        try:
-            async with self.http.get(f"{rasa_url}/status", params=self.params,
-                                     timeout=aiohttp.ClientTimeout(total=5)) as resp:
-                if resp.status != 200:
-                    return None
-                name = (await resp.json(content_type=None)).get("model_file")
-                return Path(name).name if name else None
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError, AttributeError):
-            return None
+        return await self.api.serving(rasa_url)
 
     async def sync(self):
         """The ModelVersion Rasa serves (registered on first sight); None when Rasa is down."""
@@ -345,13 +121,11 @@ class Retrainer:
         Returns the seconds it took."""
         started = time.monotonic()
         try:
-            async with self.http.put(f"{rasa_url}/model", params=self.params,
-                                     json={"model_file": str(Path(path).resolve())},
-                                     timeout=aiohttp.ClientTimeout(total=SWAP_TIMEOUT_SECONDS)) as resp:
-                if resp.status != 204:
-                    raise SwapFailed(f"Rasa không nạp được mô hình (HTTP {resp.status}): {(await resp.text())[:300]}")
+            status, body = await self.api.put_model(rasa_url, path, SWAP_TIMEOUT_SECONDS)
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             raise SwapFailed(f"Không kết nối được Rasa để nạp mô hình: {exc or type(exc).__name__}") from exc
+        if status != 204:
+            raise SwapFailed(f"Rasa không nạp được mô hình (HTTP {status}): {body[:300]}")
         seconds = time.monotonic() - started
         if await self._serving_name(rasa_url) != Path(path).name:
             raise SwapFailed("Rasa báo đã nạp nhưng vẫn chạy mô hình khác.")
@@ -391,12 +165,7 @@ class Retrainer:
             return [f"{channel}:{chat_id}" for channel, chat_id in rows.all()]
 
     async def _tracker(self, sender: str) -> Optional[dict]:
-        try:
-            async with self.http.get(f"{self.rasa_url}/conversations/{quote(sender, safe='')}/tracker",
-                                     params=self.params, timeout=aiohttp.ClientTimeout(total=10)) as resp:
-                return await resp.json(content_type=None) if resp.status == 200 else None
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
-            return None
+        return await self.api.tracker(self.rasa_url, sender)
 
     async def _trackers(self, senders: list[str]) -> dict[str, list]:
         out = {}
@@ -412,12 +181,9 @@ class Retrainer:
             now = await self._tracker(sender)
             if now is None or any(e.get("event") == "user" for e in now.get("events") or []):
                 continue  # wrote to the new agent already: its answer stands
-            try:
-                async with self.http.put(f"{self.rasa_url}/conversations/{quote(sender, safe='')}/tracker/events",
-                                         params=self.params, json=events,
-                                         timeout=aiohttp.ClientTimeout(total=10)) as resp:
-                    restored += resp.status == 200
-            except (aiohttp.ClientError, asyncio.TimeoutError):
+            if await self.api.put_tracker_events(self.rasa_url, sender, events):
+                restored += 1
+            else:
                 log.warning("could not carry a conversation over the model swap")
         return restored
 
@@ -510,7 +276,7 @@ class Retrainer:
                       baseline: Callable[[], Awaitable[Optional[str]]]) -> dict:
         env = {**os.environ, "PYTHONUNBUFFERED": "1", "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2"}
         proc = self.proc = await asyncio.create_subprocess_exec(
-            self.engine_python, "-m", "motcua.retrain", "worker", str(spec), cwd=PROJECT_ROOT, env=env,
+            self.engine_python, "-m", "motcua.retrain.worker", str(spec), cwd=PROJECT_ROOT, env=env,
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
             preexec_fn=_child_setup, limit=1 << 22)
         assert proc.stdout is not None and proc.stdin is not None  # both PIPE
@@ -571,16 +337,3 @@ class Retrainer:
                 await self.task
             except (asyncio.CancelledError, Exception):  # noqa: BLE001
                 pass
-
-
-def main(argv: Optional[list[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m motcua.retrain")
-    sub = parser.add_subparsers(dest="verb", required=True)
-    w = sub.add_parser("worker", help="train and evaluate (started by the gateway)")
-    w.add_argument("spec")
-    args = parser.parse_args(argv)
-    return worker(args.spec)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -18,15 +18,18 @@ class RasaApi:
         self.http = http
         self.params = {"token": token} if token else {}
 
-    async def status(self, url: str, timeout: float = 5.0) -> Optional[dict[str, Any]]:
-        """GET /status: the model Rasa serves (`model_file`, `model_id`); None when it does not answer."""
+    async def _get_object(self, url: str, timeout: float) -> Optional[dict[str, Any]]:
+        """A GET whose answer is a JSON object; None when the server does not answer one."""
         try:
-            async with self.http.get(f"{url}/status", params=self.params,
-                                     timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
+            async with self.http.get(url, params=self.params, timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
                 body = await resp.json(content_type=None) if resp.status == 200 else None
                 return body if isinstance(body, dict) else None
         except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
             return None
+
+    async def status(self, url: str, timeout: float = 5.0) -> Optional[dict[str, Any]]:
+        """GET /status: the model Rasa serves (`model_file`, `model_id`); None when it does not answer."""
+        return await self._get_object(f"{url}/status", timeout)
 
     async def serving(self, url: str, timeout: float = 5.0) -> Optional[str]:
         """The file name of the model the server serves; None when it does not answer or has none."""
@@ -34,13 +37,7 @@ class RasaApi:
         return Path(name).name if name else None
 
     async def tracker(self, url: str, sender: str, timeout: float = 10.0) -> Optional[dict[str, Any]]:
-        try:
-            async with self.http.get(f"{url}/conversations/{quote(sender, safe='')}/tracker", params=self.params,
-                                     timeout=aiohttp.ClientTimeout(total=timeout)) as resp:
-                body = await resp.json(content_type=None) if resp.status == 200 else None
-                return body if isinstance(body, dict) else None
-        except (aiohttp.ClientError, asyncio.TimeoutError, ValueError):
-            return None
+        return await self._get_object(f"{url}/conversations/{quote(sender, safe='')}/tracker", timeout)
 
     async def put_tracker_events(self, url: str, sender: str, events: list, timeout: float = 10.0) -> bool:
         try:

@@ -14,13 +14,13 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import resources
-from actions.dossiers import client_locked_message, code_locked_message, lookup_client, validated_last4
+from actions.dossiers import lock_message, lookup_client, lookup_lock, validated_last4
 from motcua.cases_import import normalize_phone
 from motcua.catalogue import load_catalogue
 from motcua.dossier_text import hotline
 from motcua.store.cases import as_utc
 from motcua.store.complaints import STATUS_LABELS, by_ticket, file_complaint, find_ticket, is_late, route
-from motcua.store.lookups import MAX_FAILURES, client_locked_until, code_locked_until, failures_left, locked_until, record_lookup
+from motcua.store.lookups import MAX_FAILURES, client_locked_until, failures_left, locked_until, record_lookup
 from motcua.store.models import Complaint
 from motcua.workdays import VIETNAM
 from nlu.text import fold
@@ -275,20 +275,10 @@ class ActionComplaintStatus(Action):
                 complaint = await by_ticket(session, ticket)
                 owner = complaint is not None and complaint.sender_id == sender
                 if not owner:
-                    until = await locked_until(session, sender)
-                    if until:
-                        await record_lookup(session, sender, ticket, "locked", client_key=client)
-                        dispatcher.utter_message(text=_locked_text(until))
-                        return reset
-                    client_until = await client_locked_until(session, client)
-                    if client_until:
-                        await record_lookup(session, sender, ticket, "client_locked", client_key=client)
-                        dispatcher.utter_message(text=client_locked_message(client_until))
-                        return reset
-                    ticket_until = await code_locked_until(session, ticket)
-                    if ticket_until:
-                        await record_lookup(session, sender, ticket, "code_locked", client_key=client)
-                        dispatcher.utter_message(text=code_locked_message(ticket_until, "phản ánh"))
+                    lock = await lookup_lock(session, sender, ticket, client)
+                    if lock:
+                        await record_lookup(session, sender, ticket, lock[0], client_key=client)
+                        dispatcher.utter_message(text=lock_message(lock, "phản ánh", _locked_text))
                         return reset
                     if not digits:  # the form ended without asking (the store was down then)
                         dispatcher.utter_message(text=STATUS_UNAVAILABLE.format(hotline=hotline()))
@@ -298,13 +288,9 @@ class ActionComplaintStatus(Action):
                                         client_key=client)
                     if not verified:
                         await session.flush()
-                        until = await locked_until(session, sender)
-                        client_until = await client_locked_until(session, client)
-                        ticket_until = await code_locked_until(session, ticket)
-                        left = await failures_left(session, sender)
-                        dispatcher.utter_message(text=_locked_text(until) if until else client_locked_message(
-                            client_until) if client_until else code_locked_message(ticket_until, "phản ánh")
-                            if ticket_until else STATUS_FAILED.format(left=left))
+                        lock = await lookup_lock(session, sender, ticket, client)
+                        dispatcher.utter_message(text=lock_message(lock, "phản ánh", _locked_text) if lock
+                                                 else STATUS_FAILED.format(left=await failures_left(session, sender)))
                         return reset
         except Exception:
             log.exception("complaint status unavailable")

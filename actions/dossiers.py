@@ -6,7 +6,7 @@ import hmac
 import logging
 import re
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -84,6 +84,31 @@ def code_locked_message(until: datetime, what: str = "hồ sơ") -> str:
     return CODE_LOCKED.format(what=what, until=_when(until), hotline=_hotline())
 
 
+# A lookup's lock: the outcome audited while it holds, and until when.
+Lock = tuple[str, datetime]
+
+
+async def lookup_lock(session, sender_id: str, code: str, client: Optional[str]) -> Optional[Lock]:
+    """The lock that holds for this lookup, if any: the chat's, else the web chat client
+    address's, else the dossier code's or ticket's (their rules: motcua/store/lookups.py)."""
+    if until := await locked_until(session, sender_id):
+        return "locked", until
+    if until := await client_locked_until(session, client):
+        return "client_locked", until
+    if code and (until := await code_locked_until(session, code)):
+        return "code_locked", until
+    return None
+
+
+def lock_message(lock: Lock, what: str = "hồ sơ", chat_locked: Callable[[datetime], str] = locked_message) -> str:
+    """What the citizen is told while `lock` holds (`chat_locked`: the chat's own lock, in the words
+    of the thing looked up)."""
+    outcome, until = lock
+    if outcome == "locked":
+        return chat_locked(until)
+    return client_locked_message(until) if outcome == "client_locked" else code_locked_message(until, what)
+
+
 async def _locked(sender_id: str, client: Optional[str]) -> Optional[datetime]:
     db = await resources.store()
     async with db.session() as session:
@@ -132,20 +157,10 @@ class ActionDossierStatus(Action):
         try:
             db = await resources.store()
             async with db.session() as session, session.begin():
-                until = await locked_until(session, sender)
-                if until:
-                    await record_lookup(session, sender, code, "locked", client_key=client)
-                    dispatcher.utter_message(text=locked_message(until))
-                    return reset
-                client_until = await client_locked_until(session, client)
-                if client_until:
-                    await record_lookup(session, sender, code, "client_locked", client_key=client)
-                    dispatcher.utter_message(text=client_locked_message(client_until))
-                    return reset
-                code_until = await code_locked_until(session, code) if code else None
-                if code_until:
-                    await record_lookup(session, sender, code, "code_locked", client_key=client)
-                    dispatcher.utter_message(text=code_locked_message(code_until))
+                lock = await lookup_lock(session, sender, code, client)
+                if lock:
+                    await record_lookup(session, sender, code, lock[0], client_key=client)
+                    dispatcher.utter_message(text=lock_message(lock))
                     return reset
             if not code or not digits:
                 return reset
@@ -165,13 +180,9 @@ class ActionDossierStatus(Action):
         await self._audit(sender, code, "failed", client)
         db = await resources.store()
         async with db.session() as session:
-            until = await locked_until(session, sender)
-            client_until = await client_locked_until(session, client)
-            code_until = await code_locked_until(session, code)
-            left = await failures_left(session, sender)
-        dispatcher.utter_message(text=locked_message(until) if until else client_locked_message(client_until)
-                                 if client_until else code_locked_message(code_until)
-                                 if code_until else FAILED.format(left=left))
+            lock = await lookup_lock(session, sender, code, client)
+            text = lock_message(lock) if lock else FAILED.format(left=await failures_left(session, sender))
+        dispatcher.utter_message(text=text)
         return reset
 
     @staticmethod

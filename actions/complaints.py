@@ -14,13 +14,13 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import resources
-from actions.dossiers import lock_message, lookup_client, lookup_lock, validated_last4
+from actions.dossiers import Reply, lock_reply, lookup_client, lookup_lock, utter, validated_last4
 from motcua.cases_import import normalize_phone
 from motcua.catalogue import load_catalogue
 from motcua.dossier_text import hotline
 from motcua.store.cases import as_utc
 from motcua.store.complaints import STATUS_LABELS, by_ticket, file_complaint, find_ticket, is_late, route
-from motcua.store.lookups import MAX_FAILURES, client_locked_until, failures_left, locked_until, record_lookup
+from motcua.store.lookups import client_locked_until, failures_left, locked_until, record_lookup
 from motcua.store.models import Complaint
 from motcua.workdays import VIETNAM
 from nlu.text import fold
@@ -124,7 +124,7 @@ class ActionAskComplaintCategory(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         dispatcher.utter_message(
-            text="Phản ánh của anh/chị thuộc lĩnh vực nào?",
+            response="utter_complaint_category_question",
             buttons=[{"title": c["name"], "payload": f'/inform{{"complaint_category": "{c["id"]}"}}'}
                      for c in categories()])
         return []
@@ -179,15 +179,11 @@ class ActionSubmitComplaint(Action):
                 complaint.photo = _value(tracker.get_slot("complaint_photo")) or None
         except Exception:
             log.exception("could not file a complaint")
-            dispatcher.utter_message(text="Hệ thống chưa ghi nhận được phản ánh của anh/chị. Anh/chị vui lòng gửi lại "
-                                          f"sau ít phút hoặc gọi đường dây nóng {hotline()}.")
+            dispatcher.utter_message(response="utter_complaint_not_filed", hotline=hotline())
             return reset
         r = route(locality, complaint.category)
-        dispatcher.utter_message(text=(
-            f"Phản ánh của anh/chị đã được tiếp nhận với mã {complaint.ticket}.\n"
-            f"Cơ quan xử lý: {r.agency_name}.\n"
-            f"Thời hạn trả lời: {as_utc(complaint.deadline_at).astimezone(VIETNAM):%d/%m/%Y} ({r.deadline_days} ngày làm việc).\n"
-            f"Anh/chị có thể hỏi tình trạng bằng cách nhắn mã {complaint.ticket}."))
+        dispatcher.utter_message(response="utter_complaint_received", ticket=complaint.ticket, agency=r.agency_name,
+                                 deadline=_day(complaint.deadline_at), deadline_days=r.deadline_days)
         return reset
 
 
@@ -197,19 +193,15 @@ class ActionSubmitComplaint(Action):
 # from another chat all get the same reply, and failures are throttled with the dossier lookups' audit
 # (motcua/store/lookups.py: one budget of failed verifications per chat).
 
-STATUS_FAILED = ("Mã phản ánh hoặc 4 số cuối điện thoại chưa khớp với dữ liệu. Anh/chị vui lòng kiểm tra lại mã "
-                 "đã nhận khi gửi phản ánh rồi thử lại (còn {left} lần thử). Phản ánh gửi không để lại số điện "
-                 "thoại chỉ xem được tình trạng trên chính kênh trò chuyện đã dùng để gửi.")
-STATUS_LOCKED = ("Anh/chị đã nhập sai {n} lần trong một giờ. Để bảo vệ thông tin của người gửi, chức năng tra cứu "
-                 "tạm khóa đến {until}. Nếu cần gấp, anh/chị vui lòng gọi đường dây nóng {hotline}.")
-STATUS_UNAVAILABLE = ("Hiện tôi chưa tra cứu được phản ánh. Anh/chị vui lòng thử lại sau ít phút hoặc gọi đường dây "
-                      "nóng {hotline}.")
 TICKET_VERIFIED = "ticket_verified"  # audit outcome; "verified" stays for dossiers (subscriptions read it)
 
 
-def _locked_text(until: datetime) -> str:
-    return STATUS_LOCKED.format(n=MAX_FAILURES, until=until.astimezone(VIETNAM).strftime("%H:%M ngày %d/%m/%Y"),
-                                hotline=hotline())
+def _day(moment: datetime) -> str:
+    return as_utc(moment).astimezone(VIETNAM).strftime("%d/%m/%Y")
+
+
+def _unavailable() -> Reply:
+    return "utter_complaint_status_unavailable", {"hotline": hotline()}
 
 
 def _phone_matches(complaint: Complaint, digits: str) -> bool:
@@ -278,10 +270,10 @@ class ActionComplaintStatus(Action):
                     lock = await lookup_lock(session, sender, ticket, client)
                     if lock:
                         await record_lookup(session, sender, ticket, lock[0], client_key=client)
-                        dispatcher.utter_message(text=lock_message(lock, "phản ánh", _locked_text))
+                        utter(dispatcher, lock_reply(lock, "complaint"))
                         return reset
                     if not digits:  # the form ended without asking (the store was down then)
-                        dispatcher.utter_message(text=STATUS_UNAVAILABLE.format(hotline=hotline()))
+                        utter(dispatcher, _unavailable())
                         return reset
                     verified = complaint is not None and _phone_matches(complaint, digits)
                     await record_lookup(session, sender, ticket, TICKET_VERIFIED if verified else "failed",
@@ -289,20 +281,16 @@ class ActionComplaintStatus(Action):
                     if not verified:
                         await session.flush()
                         lock = await lookup_lock(session, sender, ticket, client)
-                        dispatcher.utter_message(text=lock_message(lock, "phản ánh", _locked_text) if lock
-                                                 else STATUS_FAILED.format(left=await failures_left(session, sender)))
+                        utter(dispatcher, lock_reply(lock, "complaint") if lock else
+                              ("utter_complaint_status_failed", {"left": await failures_left(session, sender)}))
                         return reset
         except Exception:
             log.exception("complaint status unavailable")
-            dispatcher.utter_message(text=STATUS_UNAVAILABLE.format(hotline=hotline()))
+            utter(dispatcher, _unavailable())
             return reset
         assert complaint is not None  # the filing chat's own, or verified above
         r = route(load_catalogue().locality, complaint.category)
-        lines = [f"Phản ánh {complaint.ticket}", f"Tình trạng: {STATUS_LABELS.get(complaint.status, complaint.status)}",
-                 f"Cơ quan xử lý: {r.agency_name}",
-                 f"Thời hạn trả lời: {as_utc(complaint.deadline_at).astimezone(VIETNAM):%d/%m/%Y}"]
-        if is_late(complaint):
-            lines.append("Phản ánh đã quá thời hạn trả lời. Chúng tôi thành thật xin lỗi anh/chị; anh/chị có thể gọi "
-                         f"đường dây nóng {hotline()} để được hỗ trợ.")
-        dispatcher.utter_message(text="\n".join(lines))
+        dispatcher.utter_message(response="utter_complaint_status_late" if is_late(complaint) else "utter_complaint_status",
+                                 ticket=complaint.ticket, status=STATUS_LABELS.get(complaint.status, complaint.status),
+                                 agency=r.agency_name, deadline=_day(complaint.deadline_at), hotline=hotline())
         return reset

@@ -6,7 +6,7 @@ import hmac
 import logging
 import re
 from datetime import datetime
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import SlotSet
@@ -17,6 +17,7 @@ from motcua.cases_import import normalize_code
 from motcua.dossier_text import hotline as _hotline
 from motcua.dossier_text import render_dossier
 from motcua.store.lookups import MAX_FAILURES, client_locked_until, code_locked_until, failures_left, locked_until, record_lookup
+from motcua.store.subscriptions import last_verified_code, subscribe, unsubscribe
 from motcua.workdays import VIETNAM
 
 log = logging.getLogger(__name__)
@@ -53,35 +54,21 @@ def validated_last4(value: Any, dispatcher: CollectingDispatcher) -> dict[str, A
     return {"phone_last4": digits}
 
 
-FAILED = ("Mã hồ sơ hoặc 4 số cuối điện thoại chưa khớp với dữ liệu của bộ phận một cửa. "
-          "Anh/chị vui lòng kiểm tra lại mã in trên giấy tiếp nhận hồ sơ rồi thử lại (còn {left} lần thử).")
-LOCKED = ("Anh/chị đã nhập sai {n} lần trong một giờ. Để bảo vệ thông tin hồ sơ, chức năng tra cứu tạm khóa đến "
-          "{until}. Nếu cần gấp, anh/chị vui lòng gọi đường dây nóng {hotline}.")
-CLIENT_LOCKED = ("Từ kết nối mạng này đã có quá nhiều lần tra cứu nhập sai trong một giờ. Để bảo vệ thông tin "
-                 "hồ sơ, chức năng tra cứu tạm khóa đến {until}. Nếu cần gấp, anh/chị vui lòng gọi đường dây nóng "
-                 "{hotline}.")
-CODE_LOCKED = ("Mã {what} này đã bị nhập sai 4 số cuối điện thoại quá nhiều lần. Để bảo vệ thông tin, việc tra cứu "
-               "mã này tạm khóa đến {until}. Anh/chị vui lòng gọi đường dây nóng {hotline} để được hỗ trợ.")
-UNAVAILABLE = ("Hiện tôi chưa tra cứu được hồ sơ vì hệ thống dữ liệu đang bận. Anh/chị vui lòng thử lại sau ít phút "
-               "hoặc gọi đường dây nóng {hotline}.")
-
-
 def _when(until: datetime) -> str:
     return until.astimezone(VIETNAM).strftime("%H:%M ngày %d/%m/%Y")
 
 
-def locked_message(until: datetime) -> str:
-    return LOCKED.format(n=MAX_FAILURES, until=_when(until), hotline=_hotline())
+# A reply: the name of its response (responses/*.yml) and the values it is filled with.
+Reply = tuple[str, dict[str, Any]]
 
 
-def client_locked_message(until: datetime) -> str:
-    """Every lookup from this web chat client's address is locked, whichever chat or code."""
-    return CLIENT_LOCKED.format(until=_when(until), hotline=_hotline())
+def utter(dispatcher: CollectingDispatcher, reply: Reply, **extra: Any) -> None:
+    response, values = reply
+    dispatcher.utter_message(response=response, **values, **extra)
 
 
-def code_locked_message(until: datetime, what: str = "hồ sơ") -> str:
-    """The code (or ticket) itself is locked: tries from other chats would not help either."""
-    return CODE_LOCKED.format(what=what, until=_when(until), hotline=_hotline())
+def unavailable() -> Reply:
+    return "utter_dossier_unavailable", {"hotline": _hotline()}
 
 
 # A lookup's lock: the outcome audited while it holds, and until when.
@@ -100,13 +87,16 @@ async def lookup_lock(session, sender_id: str, code: str, client: Optional[str])
     return None
 
 
-def lock_message(lock: Lock, what: str = "hồ sơ", chat_locked: Callable[[datetime], str] = locked_message) -> str:
-    """What the citizen is told while `lock` holds (`chat_locked`: the chat's own lock, in the words
-    of the thing looked up)."""
+def lock_reply(lock: Lock, subject: str = "dossier") -> Reply:
+    """What the citizen is told while `lock` holds, in the words of the thing looked up
+    (`subject`: dossier or complaint; responses utter_<subject>_lookup_locked and so on)."""
     outcome, until = lock
+    when = {"until": _when(until), "hotline": _hotline()}
     if outcome == "locked":
-        return chat_locked(until)
-    return client_locked_message(until) if outcome == "client_locked" else code_locked_message(until, what)
+        return f"utter_{subject}_lookup_locked", {"failures": MAX_FAILURES, **when}
+    if outcome == "client_locked":
+        return "utter_lookup_client_locked", when
+    return ("utter_dossier_code_locked" if subject == "dossier" else "utter_complaint_ticket_locked"), when
 
 
 async def _locked(sender_id: str, client: Optional[str]) -> Optional[datetime]:
@@ -160,14 +150,14 @@ class ActionDossierStatus(Action):
                 lock = await lookup_lock(session, sender, code, client)
                 if lock:
                     await record_lookup(session, sender, code, lock[0], client_key=client)
-                    dispatcher.utter_message(text=lock_message(lock))
+                    utter(dispatcher, lock_reply(lock))
                     return reset
             if not code or not digits:
                 return reset
             dossier = await resources.cases().get(code)
         except Exception:
             log.exception("dossier lookup unavailable")
-            dispatcher.utter_message(text=UNAVAILABLE.format(hotline=_hotline()))
+            utter(dispatcher, unavailable())
             await self._audit(sender, code, "unavailable", client)
             return reset
 
@@ -181,8 +171,9 @@ class ActionDossierStatus(Action):
         db = await resources.store()
         async with db.session() as session:
             lock = await lookup_lock(session, sender, code, client)
-            text = lock_message(lock) if lock else FAILED.format(left=await failures_left(session, sender))
-        dispatcher.utter_message(text=text)
+            reply = lock_reply(lock) if lock else ("utter_dossier_lookup_failed",
+                                                   {"left": await failures_left(session, sender)})
+        utter(dispatcher, reply)
         return reset
 
     @staticmethod
@@ -206,8 +197,6 @@ class ActionSubscribeDossier(Action):
         return "action_subscribe_dossier"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        from motcua.store.subscriptions import last_verified_code, subscribe
-
         wanted = next((find_code(str(e.get("value"))) for e in tracker.latest_message.get("entities", [])
                        if e.get("entity") == "dossier_code"), None)
         try:
@@ -222,11 +211,9 @@ class ActionSubscribeDossier(Action):
                 await subscribe(session, tracker.sender_id, code, dossier.status, dossier.due_at)
         except Exception:
             log.exception("could not subscribe to a dossier")
-            dispatcher.utter_message(text=UNAVAILABLE.format(hotline=_hotline()))
+            utter(dispatcher, unavailable())
             return []
-        dispatcher.utter_message(
-            text=f"Đã đăng ký. Khi hồ sơ {code} thay đổi tình trạng hoặc ngày hẹn, tôi sẽ nhắn cho anh/chị ngay tại đây.",
-            buttons=[UNSUBSCRIBE_BUTTON])
+        dispatcher.utter_message(response="utter_dossier_subscribed", code=code, buttons=[UNSUBSCRIBE_BUTTON])
         return []
 
 
@@ -235,16 +222,13 @@ class ActionUnsubscribeDossier(Action):
         return "action_unsubscribe_dossier"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        from motcua.store.subscriptions import unsubscribe
-
         try:
             db = await resources.store()
             async with db.session() as session, session.begin():
                 n = await unsubscribe(session, tracker.sender_id)
         except Exception:
             log.exception("could not unsubscribe")
-            dispatcher.utter_message(text=UNAVAILABLE.format(hotline=_hotline()))
+            utter(dispatcher, unavailable())
             return []
-        dispatcher.utter_message(text="Đã hủy theo dõi. Tôi sẽ không nhắn thông báo về hồ sơ nữa." if n else
-                                 "Anh/chị hiện không theo dõi hồ sơ nào.")
+        dispatcher.utter_message(response="utter_dossier_unsubscribed" if n else "utter_dossier_not_subscribed")
         return []

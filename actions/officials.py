@@ -34,14 +34,10 @@ class ActionTalkToOfficial(Action):
             except Exception:
                 log.exception("could not hand a conversation to officials")
             else:
-                dispatcher.utter_message(text=(
-                    "Tôi đã chuyển cuộc trò chuyện đến cán bộ. Anh/chị vui lòng nhắn nội dung cần trao đổi, cán bộ "
-                    "sẽ trả lời ngay tại đây. Khi muốn quay lại trò chuyện với trợ lý ảo, anh/chị nhắn "
-                    "\"kết thúc\"."))
+                dispatcher.utter_message(response="utter_handed_to_official")
                 return []
         dispatcher.utter_message(
-            text=(f"Hiện ngoài giờ cán bộ trực trò chuyện. Anh/chị có thể gọi đường dây nóng {loc.hotline} "
-                  f"hoặc đến {office.get('name', 'bộ phận một cửa')} trong giờ làm việc ({hours}). "
-                  "Nếu là việc cần cơ quan xem xét, anh/chị gửi phản ánh để có mã theo dõi và thời hạn trả lời."),
+            response="utter_officials_off_hours", hotline=loc.hotline, office=office.get("name", "bộ phận một cửa"),
+            hours=hours,
             buttons=[COMPLAINT_BUTTON])
         return []

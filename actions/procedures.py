@@ -154,15 +154,16 @@ def render_elsewhere(entry: IndexEntry, loc: Locality) -> str:
     return _fit("\n".join(lines))
 
 
-def render_not_found(loc: Locality) -> str:
+def not_found(dispatcher: CollectingDispatcher, loc: Locality) -> None:
+    """In no list this bot has: the locality's portal (when it has one), the hotline and a person."""
     portal = loc.portal or {}
-    lines = ["Xin lỗi anh/chị, tôi chưa tìm thấy thủ tục này trong danh mục thủ tục hành chính mà tôi có.",
-             "Anh/chị có thể:"]
+    hotline = loc.hotline or "của bộ phận một cửa"
     if portal.get("search_url"):
-        lines.append(f"• Tra cứu trên {portal.get('name') or 'Cổng Dịch vụ công quốc gia'}: {portal['search_url']}")
-    lines.append(_fill("• Gọi đường dây nóng {hotline}", loc))
-    lines.append("• Hoặc chọn “Gặp cán bộ” để được cán bộ hướng dẫn.")
-    return "\n".join(lines)
+        dispatcher.utter_message(response="utter_procedure_not_found_portal", hotline=hotline,
+                                 portal_name=portal.get("name") or "Cổng Dịch vụ công quốc gia",
+                                 portal_url=portal["search_url"])
+    else:
+        dispatcher.utter_message(response="utter_procedure_not_found", hotline=hotline)
 
 
 class ActionAnswerProcedure(Action):
@@ -199,10 +200,9 @@ class ActionAnswerProcedure(Action):
             options: list[Target] = [p for p, _ in guesses]
             options += [o for o in [*found.options, *([named] if named else [])] if o not in options]
             options = options[:MAX_OTHER_BUTTONS + 1]
-            question = ("Thủ tục này có nhiều trường hợp. Anh/chị hỏi về trường hợp nào?" if found.kind == "variants"
-                        and not guesses else "Có phải anh/chị hỏi về thủ tục dưới đây?" if len(options) == 1
-                        else "Anh/chị muốn hỏi về thủ tục nào dưới đây?")
-            dispatcher.utter_message(text=question, buttons=option_buttons(options, aspect))
+            question = ("utter_procedure_which_variant" if found.kind == "variants" and not guesses
+                        else "utter_procedure_did_you_mean" if len(options) == 1 else "utter_procedure_which_one")
+            dispatcher.utter_message(response=question, buttons=option_buttons(options, aspect))
             return []
         elif found.kind == "elsewhere" or (pressed and not catalogue.get(pressed[0])):
             entry = found.entry or catalogue.index[pressed[0]]
@@ -220,12 +220,10 @@ class ActionAnswerProcedure(Action):
             if topic:
                 self._list_topic(dispatcher, catalogue, topic, aspect)
             elif typed and found.query:
-                dispatcher.utter_message(text=render_not_found(loc),
-                                         buttons=[{"title": "Gặp cán bộ", "payload": "/talk_to_official"}])
+                not_found(dispatcher, loc)
             else:
                 dispatcher.utter_message(
-                    text="Anh/chị muốn hỏi về thủ tục nào? Anh/chị có thể gõ tên thủ tục "
-                         "(ví dụ: \"đăng ký khai sinh\", \"làm sổ đỏ\") hoặc chọn lĩnh vực:",
+                    response="utter_procedure_which_topic",
                     buttons=[{"title": title, "payload": payload("ask_procedure", topic=t)}
                              for t, title in TOPICS.items() if t in catalogue.by_topic()],
                 )
@@ -249,7 +247,7 @@ class ActionAnswerProcedure(Action):
     @staticmethod
     def _list_topic(dispatcher: CollectingDispatcher, catalogue: Catalogue, topic: str, aspect: Optional[str]) -> None:
         dispatcher.utter_message(
-            text=f"Các thủ tục lĩnh vực {TOPICS[topic]}:",
+            response="utter_procedure_topic_list", topic=TOPICS[topic],
             buttons=[{"title": p.name, "payload": payload("ask_procedure", procedure=p.id, aspect=aspect)}
                      for p in catalogue.by_topic()[topic]],
         )

@@ -125,6 +125,12 @@ def _subject(tracker: Tracker) -> str:
     return subject if subject in RATING_SUBJECTS else "service"
 
 
+def _worded(subject: str, ref: str) -> str:
+    """Which wording a rating question or thanks takes (responses/ratings.yml): the complaint's or
+    dossier's when it names one, else the service's."""
+    return subject if subject in ("complaint", "dossier") and ref else "service"
+
+
 def _intent(tracker: Tracker) -> Optional[str]:
     return (tracker.latest_message.get("intent") or {}).get("name")
 
@@ -185,8 +191,7 @@ class ValidateRatingForm(FormValidationAction):
                                     domain: dict) -> dict[str, Any]:
         level = parse_level(str(value or ""), _subject(tracker)) or parse_level(_entity(tracker, "rating_level") or "")
         if level is None:
-            dispatcher.utter_message(text="Xin lỗi, tôi chưa rõ mức độ hài lòng của anh/chị. Anh/chị vui lòng chọn "
-                                          "một trong các nút dưới đây (hoặc nhắn \"hủy\" nếu không muốn đánh giá).")
+            dispatcher.utter_message(response="utter_rating_level_unclear")
         return {"rating_level": level}
 
     async def validate_rating_reason(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -201,8 +206,7 @@ class ValidateRatingForm(FormValidationAction):
         if text.startswith("/"):  # a button of something else: ask again
             return {"rating_reason": None}
         if trivial_reason(text):
-            dispatcher.utter_message(text="Anh/chị vui lòng cho biết cụ thể hơn lý do chưa hài lòng, ví dụ: phải chờ "
-                                          "lâu, phải đi lại nhiều lần, cán bộ hướng dẫn chưa rõ.")
+            dispatcher.utter_message(response="utter_rating_reason_too_vague")
             return {"rating_reason": None}
         return {"rating_reason": text[:MAX_REASON_CHARS]}
 
@@ -220,14 +224,10 @@ class ActionAskRatingLevel(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         subject, ref = _subject(tracker), tracker.get_slot("rating_ref") or ""
         if subject == "procedure" and ref:
-            dispatcher.utter_message(text="Thông tin về thủ tục có hữu ích với anh/chị không?",
-                                     buttons=helpful_buttons(ref))
+            dispatcher.utter_message(response="utter_rating_question_procedure", buttons=helpful_buttons(ref))
             return []
-        about = {"complaint": f" việc giải quyết phản ánh {ref}", "dossier": f" việc giải quyết hồ sơ {ref}"}
-        what = about.get(subject) if ref else None
-        dispatcher.utter_message(
-            text=f"Anh/chị đánh giá thế nào về{what or ' chất lượng phục vụ của bộ phận một cửa'}?",
-            buttons=rating_buttons(subject, ref if subject != "service" else ""))
+        dispatcher.utter_message(response=f"utter_rating_question_{_worded(subject, ref)}", ref=ref,
+                                 buttons=rating_buttons(subject, ref if subject != "service" else ""))
         return []
 
 
@@ -237,11 +237,9 @@ class ActionAskRatingReason(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         if _subject(tracker) == "procedure":
-            dispatcher.utter_message(text="Anh/chị cần thêm thông tin gì?", buttons=[SKIP_BUTTON])
+            dispatcher.utter_message(response="utter_rating_question_more_info", buttons=[SKIP_BUTTON])
         else:
-            dispatcher.utter_message(text="Chúng tôi rất tiếc vì chưa làm anh/chị hài lòng. Anh/chị vui lòng cho biết "
-                                          "lý do (ví dụ: phải chờ lâu, phải đi lại nhiều lần, cán bộ hướng dẫn chưa "
-                                          "rõ) để cơ quan rút kinh nghiệm, khắc phục.")
+            dispatcher.utter_message(response="utter_rating_question_reason")
         return []
 
 
@@ -314,13 +312,11 @@ class ActionSubmitRating(Action):
                                     subject_ref=ref, agency=agency, reason=reason)
         except ValueError:  # "Không hài lòng" without a reason: cannot happen through the form
             log.exception("rating refused")
-            dispatcher.utter_message(text="Xin lỗi anh/chị, đánh giá \"Không hài lòng\" cần kèm lý do. Anh/chị vui "
-                                          "lòng đánh giá lại.")
+            dispatcher.utter_message(response="utter_rating_needs_reason")
             return reset
         except Exception:
             log.exception("could not store a rating")
-            dispatcher.utter_message(text="Xin lỗi anh/chị, hệ thống đang bận nên chưa ghi nhận được đánh giá. "
-                                          "Anh/chị vui lòng thử lại sau ít phút.")
+            dispatcher.utter_message(response="utter_rating_not_stored")
             return reset
         self._thank(dispatcher, level, subject, ref, agency)
         return reset
@@ -330,26 +326,17 @@ class ActionSubmitRating(Action):
         if subject == "procedure":
             if level == "unsatisfied":
                 procedure = load_catalogue().get(ref)
-                dispatcher.utter_message(text=(
-                    "Cảm ơn anh/chị đã góp ý. Chúng tôi sẽ rà soát, bổ sung thông tin về thủ tục "
-                    f"{procedure.name if procedure else 'này'}. Để được hướng dẫn ngay, anh/chị có thể gọi đường dây "
-                    f"nóng {hotline()}."))
+                dispatcher.utter_message(response="utter_rating_procedure_unhelpful",
+                                         procedure=procedure.name if procedure else "này", hotline=hotline())
             else:
-                dispatcher.utter_message(text="Cảm ơn anh/chị đã phản hồi! Anh/chị cần hỏi thêm thủ tục nào cứ nhắn "
-                                              "cho tôi nhé.")
+                dispatcher.utter_message(response="utter_rating_procedure_helpful")
             return
-        about = {"complaint": f" về việc giải quyết phản ánh {ref}", "dossier": f" về việc giải quyết hồ sơ {ref}"}
+        worded = _worded(subject, ref)
         if level == "unsatisfied":
-            who = _agency_name(agency) or "cơ quan, đơn vị liên quan"
-            dispatcher.utter_message(
-                text=(f"Cảm ơn anh/chị đã cho biết ý kiến{about.get(subject, '')}. Chúng tôi thành thật xin lỗi vì "
-                      f"chưa làm anh/chị hài lòng. Đánh giá và lý do của anh/chị đã được ghi nhận để {who} xem xét, "
-                      "khắc phục. Nếu cần cơ quan trả lời cụ thể, anh/chị có thể gửi phản ánh, kiến nghị."),
-                buttons=[COMPLAINT_BUTTON])
-            return
-        dispatcher.utter_message(text=(
-            f"Cảm ơn anh/chị đã đánh giá \"{RATING_LEVELS[level]}\"{about.get(subject, '')}. Ý kiến của anh/chị "
-            "giúp chúng tôi phục vụ ngày càng tốt hơn."))
+            dispatcher.utter_message(response=f"utter_rating_sorry_{worded}", ref=ref,
+                                     who=_agency_name(agency) or "cơ quan, đơn vị liên quan", buttons=[COMPLAINT_BUTTON])
+        else:
+            dispatcher.utter_message(response=f"utter_rating_thanks_{worded}", ref=ref, level=RATING_LEVELS[level])
 
 
 class ActionRatingCancelled(Action):
@@ -357,6 +344,5 @@ class ActionRatingCancelled(Action):
         return "action_rating_cancelled"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        dispatcher.utter_message(text="Đã hủy, đánh giá chưa được ghi nhận. Khi cần, anh/chị cứ nhắn \"đánh giá dịch "
-                                      "vụ\" để đánh giá lại.")
+        dispatcher.utter_message(response="utter_rating_cancelled")
         return [SlotSet(s, None) for s in SLOTS]

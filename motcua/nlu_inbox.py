@@ -13,8 +13,8 @@ from typing import Iterable, Optional
 import yaml
 from rapidfuzz import fuzz, process
 
-from motcua import PROJECT_ROOT
 from motcua.store.models import NluInboxItem
+from motcua.training import DOMAIN, RESPONSES
 
 SIMILARITY = 85
 MIN_FUZZY_CHARS = 8  # shorter texts only group when identical ("co" and "ko" are not the same)
@@ -107,15 +107,20 @@ CANCELLED_RESPONSES = ("utter_complaint_cancelled", "utter_lookup_cancelled")
 
 
 @lru_cache(maxsize=2)
-def form_prompts(domain_path: Path = PROJECT_ROOT / "domain.yml") -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(each form's first question, what the bot says when a form is stopped), from the domain:
-    what the NLU inbox needs to see a form abandoned at its first question."""
-    domain = yaml.safe_load(Path(domain_path).read_text(encoding="utf-8"))
-    responses = domain.get("responses") or {}
+def form_prompts(domain_files: tuple[Path, ...] = (DOMAIN, *RESPONSES)) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(each form's first question, what the bot says when a form is stopped), from the domain
+    (domain.yml and the features' responses): what the NLU inbox needs to see a form abandoned at
+    its first question."""
+    forms: dict = {}
+    responses: dict = {}
+    for path in domain_files:
+        part = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        forms.update(part.get("forms") or {})
+        responses.update(part.get("responses") or {})
 
     def text(name: str) -> str:
         return str(((responses.get(name) or [{}])[0]).get("text") or "")
 
-    firsts = [text(f"utter_ask_{form['required_slots'][0]}") for form in (domain.get("forms") or {}).values()
+    firsts = [text(f"utter_ask_{form['required_slots'][0]}") for form in forms.values()
               if form.get("required_slots")]
     return tuple(t for t in firsts if t), tuple(t for t in map(text, CANCELLED_RESPONSES) if t)

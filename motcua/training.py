@@ -18,6 +18,8 @@ from motcua.settings import Settings
 
 CONFIG = PROJECT_ROOT / "config.yml"
 DOMAIN = PROJECT_ROOT / "domain.yml"
+# What each feature says (responses/<feature>.yml): domain fragments merged with domain.yml.
+RESPONSES = tuple(sorted((PROJECT_ROOT / "responses").glob("*.yml")))
 # Written by the admin pages (motcua/admin_data.py), each only once an admin adds something:
 # annotated examples and FAQ questions, the FAQ rules, and the FAQ intents with their answers
 # (a domain fragment, merged with domain.yml at training time).
@@ -55,11 +57,11 @@ def _files(paths: Sequence[Path]) -> list[Path]:
 
 @dataclass(frozen=True)
 class Inputs:
-    """Everything a training reads: the config, the domain (domain.yml and, once admins add FAQ
-    answers, their fragment) and the training data. Tests point the admin files elsewhere."""
+    """Everything a training reads: the config, the domain (domain.yml, the features' responses and,
+    once admins add FAQ answers, their fragment) and the training data. Tests point the admin files elsewhere."""
 
     config: Path = CONFIG
-    domain: tuple[Path, ...] = (DOMAIN, ADMIN_DOMAIN)
+    domain: tuple[Path, ...] = (DOMAIN, *RESPONSES, ADMIN_DOMAIN)
     data: tuple[Path, ...] = tuple(TRAINING_DATA)
     # Admin-written files outside the default places (in tests: a temporary folder).
     admin_files: tuple[Path, ...] = ()
@@ -115,8 +117,9 @@ def model_path(models_dir: Path, config: Path = CONFIG, inputs: Optional[Inputs]
 
 @contextlib.contextmanager
 def domain_argument(inputs: Inputs) -> Iterator[Path]:
-    """What to pass as `rasa train --domain`: domain.yml itself, or, with the admins' FAQ fragment,
-    a temporary folder holding both (Rasa merges the domain files of a folder)."""
+    """What to pass as `rasa train --domain`: domain.yml itself, or, with the responses files and
+    the admins' FAQ fragment, a temporary folder holding them all (Rasa merges the domain files of a
+    folder)."""
     files = inputs.domain_files()
     if len(files) == 1:
         yield files[0]

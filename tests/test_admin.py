@@ -241,9 +241,9 @@ async def test_a_new_faq_answer_writes_domain_rule_and_examples(site):
     assert "đã có" in page
     page = await (await site.post("/admin/faq", data={**form, "slug": "khac", "questions": "chỉ một câu"})).text()
     assert "ít nhất 2" in page
-    # Training reads domain.yml and this fragment together.
+    # Training reads domain.yml, the features' responses and this fragment together.
     with training.domain_argument(files.inputs()) as domain_dir:
-        assert domain_dir.is_dir() and len(list(domain_dir.iterdir())) == 2
+        assert domain_dir.is_dir() and len(list(domain_dir.iterdir())) == 2 + len(training.RESPONSES)
 
 
 def scores(accuracy, **f1):

@@ -307,6 +307,6 @@ def test_dockerfile_and_build_context():
         assert path in ignored, f".dockerignore must exclude {path}"
     assert "bench" in ignored or "bench/results" in ignored
     # What the image needs is not excluded.
-    for path in ("motcua", "bot", "actions", "nlu", "catalogue", "config.yml", "domain.yml", "credentials.yml",
+    for path in ("motcua", "bot", "actions", "nlu", "catalogue", "config.yml", "domain.yml", "responses", "credentials.yml",
                  "pyproject.toml", "requirements.lock", "requirements-gateway.lock", "README.md"):
         assert path not in ignored and (ROOT / path).exists(), path

@@ -50,14 +50,14 @@ async def test_cancel_words_reject_the_form_but_a_typed_level_does_not():
                                                    "rating_form"))
 
 
-async def test_when_the_store_is_down_the_citizen_is_told(monkeypatch):
+async def test_when_the_store_is_down_the_citizen_is_told(monkeypatch, rendered):
     async def down():
         raise ConnectionError("database unreachable")
 
     monkeypatch.setattr(rating_actions.resources, "store", down)
     d = CollectingDispatcher()
     events = await ActionSubmitRating().run(d, tracker(slots={"rating_level": "satisfied"}), {})
-    assert "chưa ghi nhận được đánh giá" in d.messages[0]["text"]
+    assert "chưa ghi nhận được đánh giá" in rendered(d)[0]
     assert SlotSet("rating_level", None) in events
 
 

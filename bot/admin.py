@@ -10,7 +10,6 @@ from typing import Optional
 
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import select
 
 from bot.auth import CSRF, OFFICIAL, require
 from bot.state import DB, HTTP, SETTINGS
@@ -20,7 +19,7 @@ from motcua.logs import mask_personal_data
 from motcua.nlu_inbox import form_prompts, group_items, group_of
 from motcua.retrain import F1_TOLERANCE, MIN_SUPPORT, Retrainer, SwapFailed, Workspace, compare_rows
 from motcua.store import model_history, nlu_inbox
-from motcua.store.models import ModelEvent, ModelVersion
+from motcua.store.models import ModelVersion
 from motcua.store.officials import ROLE_LABELS
 
 log = logging.getLogger(__name__)
@@ -274,9 +273,7 @@ async def models_page(request: web.Request) -> dict:
         latest = await model_history.latest_run(session)
         counts = await nlu_inbox.counts(session)
         names = {r.id: r.name for r in runs}
-        for e in events:
-            if e.model_id not in names:
-                names[e.model_id] = (await session.get(ModelVersion, e.model_id)).name
+        names |= await model_history.names(session, {e.model_id for e in events} - set(names))
     served_before = {e.model_id for e in events}
     serving_scores = None
     if serving is not None:
@@ -333,7 +330,7 @@ async def model_action(request: web.Request) -> web.StreamResponse:
     reason = str(form.get("reason", "")).strip()[:2000]
     async with request.app[DB].session() as session:
         run = await session.get(ModelVersion, run_id)
-        served_before = bool(await session.scalar(select(ModelEvent.id).where(ModelEvent.model_id == run_id).limit(1)))
+        served_before = await model_history.served_before(session, run_id)
     if run is None or not run.name:
         raise web.HTTPNotFound(text="Không tìm thấy mô hình này.")
     allowed = {"promote": run.status == "accepted", "override": run.status == "rejected",

@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 
 import aiohttp_jinja2
 from aiohttp import web
-from sqlalchemy import select
 
 from bot import charts, handoff
 from bot import complaint_workflow as workflow
@@ -23,7 +22,7 @@ from motcua.store import reports as reports_store
 from motcua.store.cases import as_utc
 from motcua.store.conversations import recent_messages
 from motcua.store.models import Complaint, Handoff, Official
-from motcua.store.officials import ROLE_LABELS, ROLES, create_official, officials_of
+from motcua.store.officials import ROLE_LABELS, ROLES, account_taken, all_accounts, create_official, officials_of
 from motcua.store.ratings import RATING_LEVELS, satisfaction_by_agency_month
 
 log = logging.getLogger(__name__)
@@ -137,7 +136,7 @@ async def complaint_action(request: web.Request) -> web.StreamResponse:
 @aiohttp_jinja2.template("accounts.html")
 async def accounts(request: web.Request) -> dict:
     async with request.app[DB].session() as session:
-        people = list((await session.scalars(select(Official).order_by(Official.username))).all())
+        people = await all_accounts(session)
     return _context(request, people=people, roles=ROLES, agencies=load_catalogue().locality.agencies,
                     error=request.query.get("error"), done=request.query.get("done"))
 
@@ -154,13 +153,13 @@ async def create_account(request: web.Request) -> web.StreamResponse:
     if role not in ROLES or (role == "official" and not agency):
         raise web.HTTPFound("/officials/accounts?error=role")
     async with request.app[DB].session() as session, session.begin():
-        if await session.scalar(select(Official.id).where(Official.username == username)):
+        if await account_taken(session, username):
             raise web.HTTPFound("/officials/accounts?error=exists")
         official = await create_official(session, username, password, role=role, agency=agency,
                                          full_name=_text(form, "full_name", required=False)[:200] or username)
         telegram_id = str(form.get("telegram_user_id", "")).strip()
         if telegram_id.isdigit():  # links their Telegram account: "Nhận xử lý" in the group assigns them
-            if await session.scalar(select(Official.id).where(Official.telegram_user_id == telegram_id)):
+            if await account_taken(session, username, telegram_user_id=telegram_id):
                 raise web.HTTPFound("/officials/accounts?error=telegram")
             official.telegram_user_id = telegram_id
     raise web.HTTPFound("/officials/accounts?done=1")

@@ -20,7 +20,6 @@ from typing import Any, Optional
 
 import aiohttp
 from aiohttp import web
-from sqlalchemy import func, select
 
 from bot import channels, inbox
 from bot.gateway import answer
@@ -30,7 +29,8 @@ from bot.replies import Reply
 from bot.state import DB, HTTP, SETTINGS
 from bot.turn import Turn
 from motcua.store.cases import as_utc
-from motcua.store.models import Conversation, Message, OaToken
+from motcua.store.conversations import last_message_in
+from motcua.store.models import OaToken
 from motcua.store.sql import upsert
 
 log = logging.getLogger(__name__)
@@ -157,9 +157,7 @@ async def send(app: web.Application, user_id: str, reply: Reply) -> None:
 async def in_reply_window(app: web.Application, user_id: str, now: Optional[datetime] = None) -> bool:
     """Whether the citizen wrote recently enough for the OA to message them."""
     async with app[DB].session() as session:
-        last = await session.scalar(
-            select(func.max(Message.created_at)).join(Conversation)
-            .where(Conversation.channel == CHANNEL, Conversation.chat_id == user_id, Message.direction == "in"))
+        last = await last_message_in(session, CHANNEL, user_id)
     window = timedelta(hours=app[SETTINGS].zalo_oa_reply_window_hours)
     return last is not None and as_utc(last) >= (now or datetime.now(timezone.utc)) - window
 

@@ -96,6 +96,13 @@ async def pushed_messages(session: AsyncSession, channel: str, chat_id: str, aft
     return list(rows.all())
 
 
+async def last_message_in(session: AsyncSession, channel: str, chat_id: str) -> Optional[datetime]:
+    """When the citizen last wrote in this chat (None if never)."""
+    return await session.scalar(
+        select(func.max(Message.created_at)).join(Conversation)
+        .where(Conversation.channel == channel, Conversation.chat_id == chat_id, Message.direction == "in"))
+
+
 async def last_pushed_id(session: AsyncSession, channel: str, chat_id: str) -> int:
     return await session.scalar(
         select(func.coalesce(func.max(Message.id), 0)).join(Conversation)

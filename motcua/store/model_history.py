@@ -108,6 +108,19 @@ async def events(session: AsyncSession, limit: int = 100) -> list[ModelEvent]:
     return list((await session.scalars(select(ModelEvent).order_by(ModelEvent.id.desc()).limit(limit))).all())
 
 
+async def names(session: AsyncSession, ids: set[int]) -> dict[int, str]:
+    """Model id → its name, for the models events refer to."""
+    if not ids:
+        return {}
+    rows = await session.execute(select(ModelVersion.id, ModelVersion.name).where(ModelVersion.id.in_(ids)))
+    return {row.id: row.name for row in rows}
+
+
+async def served_before(session: AsyncSession, model_id: int) -> bool:
+    """Whether the model ever served (any event names it): only those can be rolled back to."""
+    return bool(await session.scalar(select(ModelEvent.id).where(ModelEvent.model_id == model_id).limit(1)))
+
+
 async def latest_run(session: AsyncSession) -> Optional[ModelVersion]:
     return await session.scalar(select(ModelVersion).where(ModelVersion.status != "initial")
                                 .order_by(ModelVersion.id.desc()).limit(1))

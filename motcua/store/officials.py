@@ -127,6 +127,18 @@ async def end_session(session: AsyncSession, token: str) -> None:
     await session.execute(delete(WebSession).where(WebSession.token_hash == _token_hash(token)))
 
 
+async def all_accounts(session: AsyncSession) -> list[Official]:
+    """Every account, active or not, by username (the admins' accounts page)."""
+    return list((await session.scalars(select(Official).order_by(Official.username))).all())
+
+
+async def account_taken(session: AsyncSession, username: str, telegram_user_id: Optional[str] = None) -> bool:
+    """Whether an account already has this username (or, given, this linked Telegram user)."""
+    column, value = ((Official.telegram_user_id, telegram_user_id) if telegram_user_id is not None
+                     else (Official.username, username))
+    return await session.scalar(select(Official.id).where(column == value).limit(1)) is not None
+
+
 async def officials_of(session: AsyncSession, agency: Optional[str] = None) -> list[Official]:
     query = select(Official).where(Official.active).order_by(Official.full_name)
     if agency:

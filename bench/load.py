@@ -105,9 +105,8 @@ from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests"))
 
-from fake_telegram import FakeTelegram, callback_update, text_update  # noqa: E402
+from tests.support.fake_telegram import FakeTelegram, callback_update, text_update  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 BASELINE_CACHE = RESULTS / "baseline-rasa-init"

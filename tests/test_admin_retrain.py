@@ -14,28 +14,28 @@ import os
 import re
 import secrets
 import shutil
-import subprocess
 import time
 from datetime import timezone
 from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import expect
 from sqlalchemy import select
 
 from bot import admin
-from bot.app import create_app
 from bot.state import DB
-from motcua import PROJECT_ROOT, admin_data, training
+from motcua import admin_data, training
 from motcua.nlu_eval import TEST_DIR
 from motcua.retrain import Workspace
 from motcua.settings import Settings
-from motcua.store.models import ModelEvent, ModelVersion, NluInboxItem
+from motcua.store.models import ModelEvent, ModelVersion, NluInboxItem, Official
 from motcua.store.officials import create_official
 
-from conftest import ENGINE_PYTHON, free_port, say
+from tests.support.chat import say
+from tests.support.gateway import start_gateway
+from tests.support.processes import NotReady, free_port
+from tests.support.servers import rasa_ready, rasa_server
 
 # Phrasings the shipped model does not understand (the fallback answers), with what an admin
 # would teach: the first one that still falls back is used (others change the data meanwhile).
@@ -58,40 +58,22 @@ def own_rasa(trained_model, rasa_servers, tmp_path_factory):
     models.mkdir()
     baseline = models / trained_model.name
     shutil.copyfile(trained_model, baseline)
-    token, port = secrets.token_hex(16), free_port()
+    token = secrets.token_hex(16)
     env = {**os.environ, "ACTION_ENDPOINT_URL": f"{rasa_servers['action_url']}/webhook", "PYTHONUNBUFFERED": "1"}
-    log = open(root / "rasa.log", "wb")
-    proc = subprocess.Popen(
-        [ENGINE_PYTHON, "-m", "rasa", "run", "--enable-api", "--auth-token", token, "--model", str(baseline),
-         "--endpoints", "endpoints.yml", "--credentials", "credentials.yml", "--port", str(port)],
-        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    info = {"url": f"http://127.0.0.1:{port}", "token": token, "root": root, "models": models,
-            "baseline": baseline, "proc": proc, "log": root / "rasa.log"}
+    process = rasa_server("own rasa", baseline, free_port(), env, root / "rasa.log", token=token).start()
+    info = {"url": process.url, "token": token, "root": root, "models": models, "baseline": baseline,
+            "process": process}
     try:
         yield info
     finally:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+        process.stop(grace=5)
 
 
 async def ready(rasa: dict, timeout: float = 240) -> None:
-    deadline = time.monotonic() + timeout
-    async with aiohttp.ClientSession() as http:
-        while time.monotonic() < deadline:
-            assert rasa["proc"].poll() is None, rasa["log"].read_text(errors="replace")[-3000:]
-            try:
-                async with http.get(f"{rasa['url']}/status", params={"token": rasa["token"]}) as r:
-                    if r.status == 200 and "model_file" in await r.text():
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.5)
-    pytest.fail("own Rasa did not start:\n" + rasa["log"].read_text(errors="replace")[-3000:])
+    try:
+        await rasa["process"].ready(f"/status?token={rasa['token']}", timeout, rasa_ready)
+    except NotReady as exc:
+        pytest.fail(f"own Rasa did not start: {exc}")
 
 
 async def parse(rasa: dict, text: str) -> dict:
@@ -116,14 +98,12 @@ def workspace(rasa: dict, test_paths=(TEST_DIR,)) -> Workspace:
 async def admin_site(own_rasa, rasa_servers):
     """The gateway (its real app factory) on the session's store, where the session's action
     server puts what the fallback catches; Rasa is this module's own."""
-    app = create_app(Settings(database_url=rasa_servers["database_url"], case_database_url=rasa_servers["case_database_url"],
-                              rasa_url=own_rasa["url"], rasa_token=own_rasa["token"], models_dir=own_rasa["models"],
-                              dossier_watch_seconds=0, escalation_check_seconds=0, officials_feed_seconds=0))
-    app[admin.WORKSPACE] = workspace(own_rasa)
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    async with app[DB].session() as s, s.begin():
-        from motcua.store.models import Official
+    client = await start_gateway(
+        Settings(database_url=rasa_servers["database_url"], case_database_url=rasa_servers["case_database_url"],
+                 rasa_url=own_rasa["url"], rasa_token=own_rasa["token"], models_dir=own_rasa["models"],
+                 dossier_watch_seconds=0, escalation_check_seconds=0, officials_feed_seconds=0),
+        items={admin.WORKSPACE: workspace(own_rasa)})
+    async with client.app[DB].session() as s, s.begin():
         if not await s.scalar(select(Official.id).where(Official.username == ADMIN)):
             await create_official(s, ADMIN, PASSWORD, role="admin", full_name="Quản Trị Huấn Luyện")
     try:

@@ -7,7 +7,7 @@ from motcua import PROJECT_ROOT
 from motcua.catalogue import ASPECT_TITLES, load_catalogue
 from nlu.text import strip_diacritics
 
-from conftest import say
+from tests.support.chat import say
 
 catalogue = load_catalogue()
 QUESTIONS = yaml.safe_load((PROJECT_ROOT / "tests" / "data" / "catalogue_chat.yml").read_text(encoding="utf-8"))

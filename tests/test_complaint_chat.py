@@ -6,7 +6,7 @@ from sqlalchemy import select
 from motcua.store import Database
 from motcua.store.models import Complaint, DossierLookup
 
-from conftest import say, web_id
+from tests.support.chat import say, web_id
 
 
 async def file(gateway, sender, name_reply="Nguyễn Văn An", phone_reply="0905 123 456"):

@@ -4,11 +4,9 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select, update
 
 from bot import escalation
-from bot.app import create_app
 from bot.state import DB
 from motcua.catalogue import load_catalogue
 from motcua.settings import Settings
@@ -20,7 +18,8 @@ from motcua.store.models import Message, Official, WebSession
 from motcua.store.officials import create_official, verify_password
 from motcua.workdays import VIETNAM
 
-from conftest import updates, web_id
+from tests.support.chat import updates, web_id
+from tests.support.gateway import start_gateway
 
 locality = load_catalogue().locality
 PASSWORD = "mat-khau-an-toan-1"
@@ -28,11 +27,10 @@ PASSWORD = "mat-khau-an-toan-1"
 
 @pytest.fixture
 async def dashboard(db_url, tmp_path):
-    app = create_app(Settings(database_url=db_url, case_database_url=f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
-                              dossier_watch_seconds=0, escalation_check_seconds=0, admin_password="quan-tri-123456"))
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    async with app[DB].session() as s, s.begin():
+    client = await start_gateway(Settings(database_url=db_url, case_database_url=f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
+                                          dossier_watch_seconds=0, escalation_check_seconds=0,
+                                          admin_password="quan-tri-123456"))
+    async with client.app[DB].session() as s, s.begin():
         await create_official(s, "kinhte1", PASSWORD, role="official", agency="phong_kinh_te", full_name="Nguyễn Văn An")
         await create_official(s, "vanphong1", PASSWORD, role="official", agency="van_phong_hdnd_ubnd",
                               full_name="Trần Thị Bình")
@@ -284,12 +282,11 @@ async def test_a_lock_is_not_extended_by_failures_made_while_it_holds(dashboard)
 
 
 async def test_one_address_failing_on_many_usernames_is_locked_and_others_are_not(db_url, tmp_path):
-    app = create_app(Settings(database_url=db_url, case_database_url=f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
-                              dossier_watch_seconds=0, escalation_check_seconds=0, trusted_proxies=("127.0.0.1",)))
-    client = TestClient(TestServer(app))
-    await client.start_server()
+    client = await start_gateway(Settings(database_url=db_url, case_database_url=f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
+                                          dossier_watch_seconds=0, escalation_check_seconds=0,
+                                          trusted_proxies=("127.0.0.1",)))
     try:
-        async with app[DB].session() as s, s.begin():
+        async with client.app[DB].session() as s, s.begin():
             await create_official(s, "canbo", PASSWORD, role="official", agency="phong_kinh_te")
         attacker = {"X-Forwarded-For": "203.0.113.9"}
         for i in range(20):  # 20 typed usernames, 1 try each: no username reaches its own limit

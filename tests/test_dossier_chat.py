@@ -7,7 +7,7 @@ from sqlalchemy import select
 from motcua.store import Database
 from motcua.store.models import DossierLookup
 
-from conftest import say, updates, web_id
+from tests.support.chat import say, updates, web_id
 
 CODE = "000.00.24.H08-261101-0001"
 FOLLOWED = "000.00.24.H08-261101-0006"  # only the follow test changes it

@@ -8,7 +8,7 @@ from motcua.catalogue import load_catalogue
 from motcua.store import Database
 from motcua.store.models import Complaint, FormalGuidance
 
-from conftest import say, web_id
+from tests.support.chat import say, web_id
 
 
 def chat() -> str:

@@ -2,15 +2,15 @@
 import json
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select
 
 from bot import messages
-from bot.app import create_app
 from motcua.store import Database
 from motcua.store.models import Message
 
-from conftest import free_port, make_settings, web_id
+from tests.support.chat import web_id
+from tests.support.gateway import make_settings, start_gateway
+from tests.support.processes import free_port
 
 C1 = web_id("c1")
 
@@ -18,9 +18,7 @@ C1 = web_id("c1")
 @pytest.fixture
 async def offline_gateway(sqlite_url):
     """A gateway whose Rasa is not running (nothing listens on its port)."""
-    app = create_app(make_settings(database_url=sqlite_url, rasa_url=f"http://127.0.0.1:{free_port()}"))
-    client = TestClient(TestServer(app))
-    await client.start_server()
+    client = await start_gateway(make_settings(database_url=sqlite_url, rasa_url=f"http://127.0.0.1:{free_port()}"))
     yield client
     await client.close()
 

@@ -12,7 +12,7 @@ from motcua.store.models import Handoff
 from motcua.store.officials import create_official
 from motcua.workdays import VIETNAM, within_hours
 
-from conftest import say, updates, web_id
+from tests.support.chat import say, updates, web_id
 
 
 async def open_handoff(gateway, rasa_servers, sender):

@@ -13,7 +13,7 @@ from motcua import PROJECT_ROOT
 from motcua.logs import MaskingFormatter, mask_personal_data
 from motcua.store import make_engine
 
-from conftest import ENGINE_PYTHON
+from tests.support.processes import ENGINE_PYTHON
 
 SPELLINGS = ["0912345678", "0912 345 678", "0912.345.678", "0912-345-678", "sdt0912345678", "(091) 2345678",
              "+84 912345678", "+84912345678", "001203004567", "001-203-004-567", "001 203 004 567", "123456789"]

@@ -5,17 +5,15 @@ import itertools
 import json
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
 from bot import officials_telegram
-from bot.app import create_app
 from bot.state import DB
 from motcua.catalogue import load_catalogue
 from motcua.store.complaints import by_ticket, events_of, file_complaint
 
-from conftest import make_settings
-from fake_telegram import group_callback, group_reply, text_update
-from test_telegram import SECRET, TOKEN, deliver, fake_tg  # noqa: F401 (fixture)
+from tests.support.chat import deliver
+from tests.support.fake_telegram import group_callback, group_reply, text_update
+from tests.support.gateway import start_gateway, telegram_settings
 
 GROUP = -1001234567890
 OFFICIAL = 555_001
@@ -23,15 +21,11 @@ _chats = itertools.count(8_100_001)
 
 
 @pytest.fixture
-async def tg_officials(fake_tg, rasa_servers, tmp_path):  # noqa: F811
-    app = create_app(make_settings(
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'store.db'}", rasa_url=rasa_servers["rasa_url"],
+async def tg_officials(fake_tg, rasa_servers, tmp_path):
+    client = await start_gateway(telegram_settings(
+        fake_tg, database_url=f"sqlite+aiosqlite:///{tmp_path / 'store.db'}", rasa_url=rasa_servers["rasa_url"],
         case_database_url=rasa_servers["case_database_url"], dossier_watch_seconds=0, escalation_check_seconds=0,
-        officials_feed_seconds=0, telegram_bot_token=TOKEN, telegram_webhook_secret=SECRET,
-        telegram_webhook_url="https://bot.example.invalid/telegram/webhook", telegram_api_base_url=fake_tg.base_url,
-        telegram_officials_chat_id=str(GROUP)))
-    client = TestClient(TestServer(app))
-    await client.start_server()
+        officials_feed_seconds=0, telegram_officials_chat_id=str(GROUP)))
     yield client, fake_tg
     await client.close()
 

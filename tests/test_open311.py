@@ -3,16 +3,15 @@ import json
 from datetime import datetime, timezone
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
-from bot.app import create_app
 from bot.state import DB
 from motcua.catalogue import load_catalogue
 from motcua.store.complaints import file_complaint
 from motcua.store.models import Complaint
 
-from conftest import make_settings
+from tests.support.gateway import make_settings, start_gateway
 
 KEY = "khoa-thu-nghiem-311"
 NAME_FIRST, NAME_LAST, PHONE = "Bích", "Trương Thị", "0912 345 678"
@@ -21,11 +20,8 @@ BASE = "/open311/v2"
 
 async def start(db_url, tmp_path, keys=(KEY,)) -> TestClient:
     cases = f"sqlite+aiosqlite:///{tmp_path / 'cases.db'}"
-    app = create_app(make_settings(database_url=db_url, case_database_url=cases, dossier_watch_seconds=0,
-                                   open311_api_keys=keys))
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    return client
+    return await start_gateway(make_settings(database_url=db_url, case_database_url=cases, dossier_watch_seconds=0,
+                                             open311_api_keys=keys))
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import pytest
 from motcua.catalogue import load_catalogue
 from nlu.text import strip_diacritics
 
-from conftest import say
+from tests.support.chat import say
 
 catalogue = load_catalogue()
 # How a citizen names each procedure (the contract's short names).

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestServer
 from bot.rasa_client import RasaClient, RasaUnavailable, replies_after
 from bot.replies import Reply
 
-from conftest import free_port
+from tests.support.processes import free_port
 
 TOKEN = "s3cret-token"
 

@@ -11,7 +11,7 @@ from motcua.store.complaints import file_complaint
 from motcua.store.models import Rating
 from motcua.store.ratings import RATING_LEVELS, rating_buttons, rating_payload
 
-from conftest import say, web_id
+from tests.support.chat import say, web_id
 
 TITLES = list(RATING_LEVELS.values())
 

@@ -2,14 +2,13 @@
 import json
 import os
 import re
-import signal
 import subprocess
 import time
 import urllib.error
 import urllib.request
 import uuid
 
-from conftest import ENGINE_PYTHON, GATEWAY_PYTHON, free_port, wait_http
+from tests.support.processes import ENGINE_PYTHON, GATEWAY_PYTHON, Process, free_port
 
 
 def _alive(pid: int) -> bool:
@@ -69,10 +68,10 @@ def test_run_serves_the_web_chat_and_stops_cleanly(trained_model, tmp_path):
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'motcua.db'}",
     }
     log_path = tmp_path / "run.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([ENGINE_PYTHON, "-m", "motcua.cli", "run"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    run = Process("motcua run", [ENGINE_PYTHON, "-m", "motcua.cli", "run"], env, log_path,
+                  f"http://127.0.0.1:{port}").start()
     try:
-        assert wait_http(f"http://127.0.0.1:{port}/healthz", 240, proc), log_path.read_text(errors="replace")[-4000:]
+        run.wait_ready("/healthz", 240)
         req = urllib.request.Request(
             f"http://127.0.0.1:{port}/webchat/messages",
             data=json.dumps({"sender": str(uuid.uuid4()), "message": "xin chào"}).encode(),
@@ -107,13 +106,11 @@ def test_run_serves_the_web_chat_and_stops_cleanly(trained_model, tmp_path):
         except urllib.error.HTTPError as exc:
             assert exc.code == 401
 
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(60) == 0
+        assert run.stop(grace=60) == 0  # SIGTERM: a clean exit…
         time.sleep(0.5)
-        assert not [n for n, pid in pids.items() if _alive(pid)]
+        assert not [n for n, pid in pids.items() if _alive(pid)]  # …leaving no child behind
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        run.kill()
 
 
 def test_serve_gateway_becomes_the_gateway_in_its_own_environment(tmp_path):
@@ -123,22 +120,15 @@ def test_serve_gateway_becomes_the_gateway_in_its_own_environment(tmp_path):
     env = {**os.environ, "PORT": str(port), "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'motcua.db'}",
            "DOSSIER_WATCH_SECONDS": "0", "ESCALATION_CHECK_SECONDS": "0", "OFFICIALS_FEED_SECONDS": "0",
            "OUTBOX_SECONDS": "0"}
-    log_path = tmp_path / "serve.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen([ENGINE_PYTHON, "-m", "motcua.cli", "serve", "gateway", "--host", "127.0.0.1"],
-                                env=env, stdout=log, stderr=subprocess.STDOUT)
+    serve = Process("motcua serve gateway", [ENGINE_PYTHON, "-m", "motcua.cli", "serve", "gateway", "--host", "127.0.0.1"],
+                    env, tmp_path / "serve.log", f"http://127.0.0.1:{port}").start()
     try:
         # No Rasa here: the gateway answers that it is not ready (and that its database is).
-        up = wait_http(f"http://127.0.0.1:{port}/healthz", 120, proc,
-                       ok=lambda r, body: r.status == 503 and '"database": "ok"' in body)
-        assert up, log_path.read_text(errors="replace")[-4000:]
-        assert _interpreter(proc.pid) == GATEWAY_PYTHON
+        serve.wait_ready("/healthz", 120, ok=lambda status, body: status == 503 and '"database": "ok"' in body)
+        assert _interpreter(serve.pid) == GATEWAY_PYTHON
         assert _listening_addresses()[port] == "127.0.0.1"
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as resp:
             assert resp.status == 200 and "aiohttp" not in resp.headers["Server"]
-        proc.send_signal(signal.SIGTERM)
-        assert proc.wait(30) == 0
+        assert serve.stop(grace=30) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-
+        serve.kill()

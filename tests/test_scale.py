@@ -16,12 +16,9 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Optional
 
 import aiohttp
@@ -30,11 +27,11 @@ import pytest
 
 from bot import messages
 
-from conftest import PROJECT_ROOT, TEST_DOSSIERS_CSV, _create_pg_database, _drop_pg_database, free_port, pg_url, wait_http
-from fake_telegram import FakeTelegram, callback_update, running, text_update
+from tests.support.databases import create_pg_database, drop_pg_database, pg_url
+from tests.support.fake_telegram import TOKEN, WEBHOOK_SECRET, FakeTelegram, callback_update, text_update
+from tests.support.processes import NotReady, free_port, stop_all
+from tests.support.servers import TEST_DOSSIERS_CSV, motcua_serve, rasa_ready
 
-TOKEN = "123456:SCALE-token"
-SECRET = "scale-webhook-secret"
 RASA_TOKEN = "scale-rasa-token"
 BUSY_WORDS = ("thử lại", "chờ", "bận")  # the polite "please wait / try again" replies
 _chats = itertools.count(9_100_001)
@@ -42,52 +39,13 @@ _chats = itertools.count(9_100_001)
 
 # --- the cluster: Rasa and action servers, for the whole module ---------------------------------
 
-@dataclass
-class Proc:
-    name: str
-    cmd: list[str]
-    env: dict[str, str]
-    log: Path
-    url: str
-    proc: Optional[subprocess.Popen] = None
-
-    def start(self) -> "Proc":
-        self.proc = subprocess.Popen(self.cmd, cwd=PROJECT_ROOT, env=self.env, stdout=open(self.log, "ab"),
-                                     stderr=subprocess.STDOUT)
-        return self
-
-    def kill(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGKILL)
-            self.proc.wait(10)
-
-    def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-    def tail(self) -> str:
-        return f"--- {self.name}\n" + self.log.read_text(errors="replace")[-3000:]
-
-
-def _serve(component: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "motcua.cli", "serve", component, "--port", str(port)]
-
-
-def _rasa_ready(r, body: str) -> bool:
-    return r.status == 200 and "model_file" in body
-
-
 @pytest.fixture(scope="module")
 def cluster(trained_model, tmp_path_factory):
     from motcua.cases_import import import_csv
     from motcua.store import Database
 
     work = tmp_path_factory.mktemp("scale")
-    names = {kind: asyncio.run(_create_pg_database()) for kind in ("store", "cases", "rasa")}
+    names = {kind: asyncio.run(create_pg_database()) for kind in ("store", "cases", "rasa")}
     store_url = pg_url(names['store'])
     cases_url = pg_url(names['cases'])
     (work / "dossiers.csv").write_text(TEST_DOSSIERS_CSV, encoding="utf-8")
@@ -110,39 +68,32 @@ def cluster(trained_model, tmp_path_factory):
            "TICKET_LOCK_LIFETIME": "15"}
     actions, rasas = [], []
     for n in (1, 2):
-        a_port, r_port = free_port(), free_port()
-        actions.append(Proc(f"actions{n}", _serve("actions", a_port), env, work / f"actions{n}.log",
-                            f"http://127.0.0.1:{a_port}"))
-        rasas.append(Proc(f"rasa{n}", _serve("rasa", r_port),
-                          {**env, "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{a_port}/webhook"},
-                          work / f"rasa{n}.log", f"http://127.0.0.1:{r_port}"))
+        a_port = free_port()
+        actions.append(motcua_serve(f"actions{n}", "actions", a_port, env, work / f"actions{n}.log"))
+        rasas.append(motcua_serve(f"rasa{n}", "rasa", free_port(),
+                                  {**env, "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{a_port}/webhook"},
+                                  work / f"rasa{n}.log"))
     procs = actions + rasas
     for p in procs:
         p.start()
     try:
-        for p in rasas:
-            if not wait_http(f"{p.url}/status?token={RASA_TOKEN}", 300, p.proc, ok=_rasa_ready):
-                pytest.fail("Rasa did not start:\n" + "\n".join(q.tail() for q in procs))
-        for p in actions:
-            if not wait_http(f"{p.url}/health", 60, p.proc):
-                pytest.fail("The action server did not start:\n" + p.tail())
+        try:
+            for p in rasas:
+                p.wait_ready(f"/status?token={RASA_TOKEN}", 300, rasa_ready)
+            for p in actions:
+                p.wait_ready("/health", 60)
+        except NotReady as exc:
+            pytest.fail(f"The cluster did not start: {exc}")
         yield {"env": env, "work": work, "store_dsn": pg_url(names['store'], "postgresql"),
                "rasa_dsn": pg_url(names['rasa'], "postgresql"), "rasas": rasas, "actions": actions,
                "models": models, "model": trained_model.name, "store_url": store_url}
     finally:
-        for p in procs:
-            p.stop()
+        stop_all(procs, grace=20)
         for name in names.values():
-            asyncio.run(_drop_pg_database(name))
+            asyncio.run(drop_pg_database(name))
 
 
 # --- gateways and citizens, per test -------------------------------------------------------------
-
-@pytest.fixture
-async def fake_tg():
-    async with running(TOKEN) as fake:
-        yield fake
-
 
 class Gateways:
     """Two gateway processes (`motcua serve gateway`) in front of both Rasa servers."""
@@ -153,25 +104,21 @@ class Gateways:
         for n in (1, 2):
             port = free_port()
             env = {**cluster["env"], "PORT": str(port), "GATEWAY_ID": f"gw{n}", "RASA_URLS": rasa_urls,
-                   "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": SECRET,
+                   "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
                    "TELEGRAM_WEBHOOK_URL": "https://bot.example.invalid/telegram/webhook",
                    "TELEGRAM_API_BASE_URL": fake.base_url, "DOSSIER_WATCH_SECONDS": "0",
                    "ESCALATION_CHECK_SECONDS": "0", "OUTBOX_SECONDS": "2",
                    "GATEWAY_DEAD_AFTER_SECONDS": str(dead_after)}
-            self.procs.append(Proc(f"gw{n}", _serve("gateway", port), env, cluster["work"] / f"gw{n}.log",
-                                   f"http://127.0.0.1:{port}"))
+            self.procs.append(motcua_serve(f"gw{n}", "gateway", port, env, cluster["work"] / f"gw{n}.log"))
 
     async def start(self, *which: int) -> None:
         for i in which or range(len(self.procs)):
             self.procs[i].start()
         for i in which or range(len(self.procs)):
-            p = self.procs[i]
-            if not await asyncio.to_thread(wait_http, f"{p.url}/healthz", 90, p.proc):
-                raise AssertionError("gateway did not start\n" + p.tail())
+            await self.procs[i].ready("/healthz", 90)
 
     def stop(self) -> None:
-        for p in self.procs:
-            p.stop()
+        stop_all(self.procs, grace=20)
 
 
 @pytest.fixture
@@ -234,7 +181,7 @@ class Citizens:
             gw = self.gws.procs[i % len(self.gws.procs)]
             try:
                 async with self.http.post(f"{gw.url}/telegram/webhook", json=update,
-                                          headers={"X-Telegram-Bot-Api-Secret-Token": SECRET},
+                                          headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET},
                                           timeout=aiohttp.ClientTimeout(total=30)) as r:
                     if r.status == 200:
                         self.acknowledged[update["update_id"]] = gw.name
@@ -455,8 +402,7 @@ async def test_a_rasa_server_killed_under_load_loses_nothing_and_comes_back(clus
         rasa1.kill()  # turns in flight there are redone; new turns go to rasa2
         await load
         rasa1.start()
-        assert await asyncio.to_thread(wait_http, f"{rasa1.url}/status?token={RASA_TOKEN}", 300, rasa1.proc,
-                                       ok=_rasa_ready), rasa1.tail()
+        await rasa1.ready(f"/status?token={RASA_TOKEN}", 300, rasa_ready)
         after = mixed_chats(6)
         await citizens.play_all(after)  # both servers again
     await check_tickets(cluster, chats + after)

@@ -2,60 +2,59 @@
 import asyncio
 import itertools
 import json
+import os
+import re
+import sys
 
+import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import func, select
 
-from bot.app import create_app
+from bot import inbox, messages, outbox
 from bot.inbox import TASKS
 from bot.messages import split_text
+from bot.state import RASA
+from bot.watcher import check_once
+from motcua.cases_import import import_csv
+from motcua.catalogue import load_catalogue
 from motcua.store import Database
 from motcua.store.inbox import accept
+from motcua.store.models import Complaint, Conversation, Message
+from motcua.store.officials import create_official
 
-from conftest import make_settings
-from fake_telegram import callback_update, running, sticker_update, text_update
+from tests.support.chat import deliver
+from tests.support.fake_telegram import (
+    TOKEN,
+    WEBHOOK_SECRET,
+    callback_update,
+    location_update,
+    photo_update,
+    sticker_update,
+    text_update,
+)
+from tests.support.gateway import start_gateway, telegram_settings
+from tests.support.processes import Process, free_port
 
-TOKEN = "123456:TEST-token"
-SECRET = "s3cret-webhook"
 _chats = itertools.count(7_000_001)
 
 
-@pytest.fixture
-async def fake_tg():
-    async with running(TOKEN) as fake:
-        yield fake
-
-
-async def start_gateway(fake, rasa_servers, database_url=None):
-    app = create_app(make_settings(
-        database_url=database_url or rasa_servers["database_url"], rasa_url=rasa_servers["rasa_url"],
-        case_database_url=rasa_servers["case_database_url"], dossier_watch_seconds=0, outbox_seconds=0,
-        telegram_bot_token=TOKEN, telegram_webhook_secret=SECRET,
-        telegram_webhook_url="https://bot.example.invalid/telegram/webhook", telegram_api_base_url=fake.base_url))
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    return client
+async def telegram_gateway(fake, rasa_servers, database_url=None):
+    return await start_gateway(telegram_settings(
+        fake, database_url=database_url or rasa_servers["database_url"], rasa_url=rasa_servers["rasa_url"],
+        case_database_url=rasa_servers["case_database_url"], dossier_watch_seconds=0, outbox_seconds=0))
 
 
 @pytest.fixture
 async def tg(fake_tg, rasa_servers):
-    client = await start_gateway(fake_tg, rasa_servers)
+    client = await telegram_gateway(fake_tg, rasa_servers)
     yield client, fake_tg
     await client.close()
-
-
-async def deliver(client, update, secret=SECRET):
-    resp = await client.post("/telegram/webhook", json=update,
-                             headers={"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {})
-    tasks = list(client.server.app[TASKS])
-    await asyncio.gather(*tasks)
-    return resp.status
 
 
 async def test_webhook_is_registered_with_its_secret_and_forgeries_get_403(tg):
     client, fake = tg
     (params,) = [p for m, p in fake.calls if m == "setWebhook"]
-    assert params["secret_token"] == SECRET and params["url"].endswith("/telegram/webhook")
+    assert params["secret_token"] == WEBHOOK_SECRET and params["url"].endswith("/telegram/webhook")
     chat = next(_chats)
     assert await deliver(client, text_update(chat, "xin chào"), secret=None) == 403
     assert await deliver(client, text_update(chat, "xin chào"), secret="wrong") == 403
@@ -94,8 +93,6 @@ async def test_buttons_with_long_payloads_work_as_callbacks(tg):
     assert documents["callback_data"].startswith("p:") and len(documents["callback_data"].encode()) <= 64
     await deliver(client, callback_update(chat, documents["callback_data"]))
     assert "answerCallbackQuery" in fake.methods()
-    from motcua.catalogue import load_catalogue
-
     name = load_catalogue().get("chuyen_muc_dich_dat").name
     assert fake.sent(chat)[-1]["text"].startswith(f"Giấy tờ cần có – {name}")
 
@@ -128,7 +125,7 @@ async def test_an_update_stored_before_a_crash_is_answered_at_the_next_start(fak
     async with db.session() as s, s.begin():
         assert await accept(s, "telegram", str(update["update_id"]), update)
     await db.dispose()
-    client = await start_gateway(fake_tg, rasa_servers, database_url=url)
+    client = await telegram_gateway(fake_tg, rasa_servers, database_url=url)
     try:
         await asyncio.gather(*list(client.server.app[TASKS]))
         assert fake_tg.sent(chat)[0]["text"].startswith("Xin chào anh/chị")
@@ -144,9 +141,6 @@ def test_long_replies_are_split_under_the_limit():
 
 
 async def test_a_followed_dossier_change_is_pushed_to_the_telegram_chat(tg, rasa_servers, tmp_path):
-    from bot.watcher import check_once
-    from motcua.cases_import import import_csv
-
     client, fake = tg
     chat = next(_chats)
     code = "000.00.24.H08-261101-0007"
@@ -167,18 +161,10 @@ async def test_a_followed_dossier_change_is_pushed_to_the_telegram_chat(tg, rasa
 
 async def test_while_rasa_is_down_the_citizen_waits_and_is_answered_when_it_is_back(fake_tg, rasa_servers,
                                                                                       monkeypatch, tmp_path):
-    from sqlalchemy import func, select
-
-    from bot import inbox, messages
-    from bot.state import RASA
-    from motcua.store.models import Message
-
-    from conftest import free_port
-
     monkeypatch.setattr(inbox, "RETRY_SECONDS", 0.3)
     url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
-    client = await start_gateway(fake_tg, {**rasa_servers, "rasa_url": f"http://127.0.0.1:{free_port()}"},
-                                 database_url=url)
+    client = await telegram_gateway(fake_tg, {**rasa_servers, "rasa_url": f"http://127.0.0.1:{free_port()}"},
+                                    database_url=url)
     try:
         chat = next(_chats)
         await deliver(client, text_update(chat, "xin chào"))
@@ -220,11 +206,6 @@ async def test_the_phone_can_be_shared_with_telegrams_contact_button(tg):
 
 
 async def test_a_reply_telegram_refuses_goes_to_the_outbox_and_is_sent_later(tg, rasa_servers):
-    from sqlalchemy import select
-
-    from bot import outbox
-    from motcua.store.models import Conversation, Message
-
     client, fake = tg
     chat = next(_chats)
     fake.fail_next = 1000  # Telegram answers 502 for a while
@@ -249,15 +230,6 @@ async def test_a_reply_telegram_refuses_goes_to_the_outbox_and_is_sent_later(tg,
 async def test_a_complaint_with_a_shared_location_and_a_photo(tg, rasa_servers):
     """The place question offers Telegram's location button; the photo step exists on Telegram; both
     are stored with the complaint, and the dashboard shows the photo fetched through the Bot API."""
-    import re
-
-    from sqlalchemy import select
-
-    from motcua.store.models import Complaint
-    from motcua.store.officials import create_official
-
-    from fake_telegram import location_update, photo_update
-
     client, fake = tg
     chat = next(_chats)
 
@@ -295,8 +267,6 @@ async def test_a_complaint_with_a_shared_location_and_a_photo(tg, rasa_servers):
 
 
 async def test_a_photo_outside_a_complaint_is_acknowledged(tg):
-    from fake_telegram import photo_update
-
     client, fake = tg
     chat = next(_chats)
     await deliver(client, photo_update(chat, "AgACstray"))
@@ -307,61 +277,34 @@ async def test_a_gateway_killed_after_acknowledging_an_update_answers_it_after_r
                                                                                        tmp_path):
     """A real gateway process is killed (SIGKILL) between storing an update (Telegram got its 200)
     and replying; the next process answers the update from the inbox, once."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
-    import aiohttp
-
-    from conftest import PROJECT_ROOT, free_port
-
     port = free_port()
     env = {**os.environ, "PORT": str(port), "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'gw.db'}",
            "CASE_DATABASE_URL": rasa_servers["case_database_url"], "RASA_URL": rasa_servers["rasa_url"],
-           "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": SECRET,
+           "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
            "TELEGRAM_WEBHOOK_URL": "https://bot.example.invalid/telegram/webhook",
            "TELEGRAM_API_BASE_URL": fake_tg.base_url, "DOSSIER_WATCH_SECONDS": "0",
            "ESCALATION_CHECK_SECONDS": "0", "OUTBOX_SECONDS": "0"}
-
-    async def start() -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, "-m", "bot"], cwd=PROJECT_ROOT, env=env,
-                                stdout=open(tmp_path / "gw.log", "ab"), stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        async with aiohttp.ClientSession() as http:
-            while time.monotonic() < deadline:
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/healthz") as r:
-                        if r.status == 200:
-                            return proc
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.3)
-        raise AssertionError((tmp_path / "gw.log").read_text(errors="replace")[-3000:])
+    gateway = Process("gateway", [sys.executable, "-m", "bot"], env, tmp_path / "gw.log", f"http://127.0.0.1:{port}")
 
     chat = next(_chats)
     fake_tg.hold = asyncio.Event()  # Telegram hangs on the "typing…" action, before the reply
     fake_tg.hold_method = "sendChatAction"
-    gateway = await start()
+    await gateway.start().ready("/healthz", 60)
     try:
         async with aiohttp.ClientSession() as http:
-            async with http.post(f"http://127.0.0.1:{port}/telegram/webhook", json=text_update(chat, "/start"),
-                                 headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}) as r:
+            async with http.post(f"{gateway.url}/telegram/webhook", json=text_update(chat, "/start"),
+                                 headers={"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}) as r:
                 assert r.status == 200  # acknowledged: Telegram will not deliver it again
         for _ in range(200):
             if fake_tg.held:
                 break
             await asyncio.sleep(0.1)
         assert fake_tg.held == 1  # stored and being processed…
-        gateway.send_signal(signal.SIGKILL)  # …and the process dies
-        gateway.wait(10)
     finally:
-        if gateway.poll() is None:
-            gateway.kill()
+        gateway.kill()  # …and the process dies (SIGKILL)
     assert fake_tg.sent(chat) == []
     fake_tg.hold.set()
-    gateway = await start()
+    await gateway.start().ready("/healthz", 60)
     try:
         for _ in range(300):
             if fake_tg.sent(chat):
@@ -371,8 +314,7 @@ async def test_a_gateway_killed_after_acknowledging_an_update_answers_it_after_r
         (reply,) = fake_tg.sent(chat)  # answered, once
         assert reply["text"].startswith("Xin chào anh/chị")
     finally:
-        gateway.terminate()
-        gateway.wait(20)
+        gateway.stop()
 
 
 async def test_a_telegram_citizen_asks_a_procedure_and_looks_up_a_dossier(tg):

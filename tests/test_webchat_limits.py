@@ -2,22 +2,20 @@
 over a few KB refused before they are read, and messages per client address per minute counted in
 the store, so that two gateways on one database agree."""
 import aiohttp
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
 from bot import messages
-from bot.app import create_app
 from motcua.store import Database
 from motcua.store.models import Message
 
-from conftest import free_port, make_settings, web_id
+from tests.support.chat import web_id
+from tests.support.gateway import make_settings, start_gateway
+from tests.support.processes import free_port
 
 
 async def gateway(db_url, **settings) -> TestClient:
-    app = create_app(make_settings(database_url=db_url, rasa_url=f"http://127.0.0.1:{free_port()}", **settings))
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    return client
+    return await start_gateway(make_settings(database_url=db_url, rasa_url=f"http://127.0.0.1:{free_port()}", **settings))
 
 
 async def stored(db_url) -> int:

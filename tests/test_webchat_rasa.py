@@ -3,7 +3,7 @@ import uuid
 
 import pytest
 
-from conftest import say
+from tests.support.chat import say
 
 
 async def test_healthz_is_ok_with_rasa_and_database_up(gateway):

@@ -3,13 +3,12 @@ import asyncio
 import itertools
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 
-from bot.app import create_app
 from bot.inbox import TASKS
 
-from conftest import make_settings
-from fake_zalo import FakeZalo, sticker_event, text_event
+from tests.support.fake_zalo import FakeZalo, sticker_event, text_event
+from tests.support.gateway import make_settings, start_gateway
 
 TOKEN = "9876:zalo-test"
 SECRET = "zalo-s3cret"
@@ -21,13 +20,11 @@ async def zalo(rasa_servers):
     fake = FakeZalo(TOKEN)
     server = TestServer(fake.app)
     await server.start_server()
-    app = create_app(make_settings(
+    client = await start_gateway(make_settings(
         database_url=rasa_servers["database_url"], rasa_url=rasa_servers["rasa_url"],
         case_database_url=rasa_servers["case_database_url"], dossier_watch_seconds=0,
         zalo_bot_token=TOKEN, zalo_webhook_secret=SECRET, zalo_webhook_url="https://bot.example.invalid/zalo/webhook",
         zalo_api_base_url=str(server.make_url("")).rstrip("/")))
-    client = TestClient(TestServer(app))
-    await client.start_server()
     yield client, fake
     await client.close()
     await server.close()

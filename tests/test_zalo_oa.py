@@ -6,17 +6,16 @@ import time
 
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from bot.app import create_app
 from bot.handlers.zalo_oa import signature
 from bot.inbox import TASKS
 from bot.state import SETTINGS
 from motcua.store import Database
 from motcua.store.models import OaToken
 
-from conftest import make_settings
+from tests.support.gateway import make_settings, start_gateway
 
 APP_ID, OA_SECRET, APP_SECRET = "1234567890", "oa-secret-key", "app-secret"
 _ids = itertools.count(1)
@@ -64,14 +63,12 @@ async def oa(rasa_servers, tmp_path):
     server = TestServer(fake.app)
     await server.start_server()
     base = str(server.make_url("")).rstrip("/")
-    app = create_app(make_settings(
+    client = await start_gateway(make_settings(
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'store.db'}", rasa_url=rasa_servers["rasa_url"],
         case_database_url=rasa_servers["case_database_url"], dossier_watch_seconds=0,
         zalo_oa_app_id=APP_ID, zalo_oa_secret_key=OA_SECRET, zalo_oa_access_token="token-expired",
         zalo_oa_app_secret=APP_SECRET, zalo_oa_refresh_token="refresh-1",
         zalo_oa_api_base_url=base, zalo_oa_oauth_base_url=base))
-    client = TestClient(TestServer(app))
-    await client.start_server()
     yield client, fake
     await client.close()
     await server.close()

@@ -9,6 +9,10 @@ import time
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+# The bot's token at the fake, and the secret "Telegram" sends with each webhook update.
+TOKEN = "123456:TEST-token"
+WEBHOOK_SECRET = "s3cret-webhook"
+
 
 @contextlib.asynccontextmanager
 async def running(token: str):

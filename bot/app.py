@@ -19,6 +19,7 @@ from bot.rasa_client import RasaClient
 from bot.state import CASES, DB, HTTP, RASA, SETTINGS
 from bot.watcher import check_once as check_dossiers
 from motcua.catalogue import load_catalogue
+from motcua.rasa_replicas import RasaReplicas
 from motcua.settings import Settings
 from motcua.store import Database
 from motcua.store.case_source import CaseSource, load_mapping
@@ -130,7 +131,7 @@ async def _resources(app: web.Application):
     connector = aiohttp.TCPConnector(limit=200, keepalive_timeout=60)
     async with aiohttp.ClientSession(connector=connector) as http:
         app[HTTP] = http
-        app[RASA] = RasaClient(settings.rasa_servers, http, settings.rasa_timeout_seconds, settings.rasa_token)
+        app[RASA] = RasaClient(RasaReplicas.from_settings(settings), http, settings.rasa_timeout_seconds, settings.rasa_token)
         # Before any update is accepted: other gateways must see this one alive.
         await inbox.heartbeat(app)
         passes: list[tuple[float, Callable[[web.Application], Awaitable[Any]], str]] = [

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import time
 from typing import Any, Optional, Sequence, Union
 from urllib.parse import quote
@@ -11,6 +10,7 @@ import aiohttp
 
 from bot.replies import Reply
 from motcua.rasa_api import RasaApi
+from motcua.rasa_replicas import RasaReplicas
 
 
 class RasaUnavailable(Exception):
@@ -59,35 +59,35 @@ def replies_after(events: list[dict], inbox_id: int) -> Optional[list[Reply]]:
 
 
 class RasaClient:
-    """Balances turns across one or more Rasa servers (round robin). A server that refuses the
-    connection is skipped for a few seconds and the turn goes to the next one; any other failure
-    is not retried elsewhere, since that server may have processed the message already."""
+    """Sends each conversation's turns to its own Rasa server among the replicas (rendezvous
+    hashing, motcua/rasa_replicas.py). A server that refuses the connection is skipped for a few
+    seconds and the turn goes to the conversation's next server; any other failure is not retried
+    elsewhere, since that server may have processed the message already."""
 
     SKIP_SECONDS = 5.0
 
-    def __init__(self, base_urls: Union[str, Sequence[str]], session: aiohttp.ClientSession, timeout: float = 30.0,
-                 token: Optional[str] = None) -> None:
-        urls = [base_urls] if isinstance(base_urls, str) else list(base_urls)
-        self.base_urls = [u.rstrip("/") for u in urls]
+    def __init__(self, rasa: Union[str, Sequence[str], RasaReplicas], session: aiohttp.ClientSession,
+                 timeout: float = 30.0, token: Optional[str] = None) -> None:
+        self.replicas = rasa if isinstance(rasa, RasaReplicas) else RasaReplicas([rasa] if isinstance(rasa, str) else rasa)
         self.params = {"token": token} if token else {}
         self.session = session
         self.api = RasaApi(session, token)
         self.timeout = aiohttp.ClientTimeout(total=timeout)
-        self._turns = itertools.count()
-        self._down_until = {u: 0.0 for u in self.base_urls}
+        self._down_until: dict[str, float] = {}
 
-    def _order(self) -> list[str]:
-        """This turn's servers: the next in rotation first; ones that just refused, last."""
-        start = next(self._turns) % len(self.base_urls)
-        ring = self.base_urls[start:] + self.base_urls[:start]
+    async def _order(self, sender_id: str) -> list[str]:
+        """This conversation's servers, its own first; ones that just refused, last."""
+        ranked = await self.replicas.for_conversation(sender_id)
         now = time.monotonic()
-        return [u for u in ring if self._down_until[u] <= now] + [u for u in ring if self._down_until[u] > now]
+        up = [u for u in ranked if self._down_until.get(u, 0.0) <= now]
+        return up + [u for u in ranked if u not in up]
 
-    async def _call(self, method: str, path: str, **kwargs) -> Any:
-        """One request to the next server in rotation, its JSON answer. A server that refuses the
-        connection never got the request: the next one is tried. Any other failure is final."""
+    async def _call(self, sender_id: str, method: str, path: str, **kwargs) -> Any:
+        """One request to the conversation's server, its JSON answer. A server that refuses the
+        connection never got the request: the conversation's next one is tried. Any other failure
+        is final."""
         refused: Optional[Exception] = None
-        for base_url in self._order():
+        for base_url in await self._order(sender_id):
             try:
                 async with self.session.request(method, f"{base_url}{path}", timeout=self.timeout, **kwargs) as resp:
                     if resp.status != 200:
@@ -104,21 +104,22 @@ class RasaClient:
         body: dict[str, Any] = {"sender": sender_id, "message": text}
         if metadata:
             body["metadata"] = metadata
-        return parse_replies(await self._call("POST", "/webhooks/rest/webhook", json=body))
+        return parse_replies(await self._call(sender_id, "POST", "/webhooks/rest/webhook", json=body))
 
     async def answered(self, sender_id: str, inbox_id: int) -> Optional[list[Reply]]:
         """When an update is processed again (its gateway died, or Rasa timed out), Rasa may have
         answered it already: its tracker says so (the message carries its inbox id as metadata).
         Returns those replies, or None when the message is not in the tracker.
         Raises RasaUnavailable when no server can tell."""
-        tracker = await self._call("GET", f"/conversations/{quote(sender_id, safe='')}/tracker", params=self.params)
+        tracker = await self._call(sender_id, "GET", f"/conversations/{quote(sender_id, safe='')}/tracker",
+                                   params=self.params)
         if not isinstance(tracker, dict):
             raise RasaUnavailable("Rasa answered a tracker that is not a JSON object")
         return replies_after(tracker.get("events") or [], inbox_id)
 
     async def ready(self, timeout: float = 3.0) -> bool:
         """True when a Rasa server answers and has a model loaded."""
-        for base_url in self.base_urls:
+        for base_url in await self.replicas.current():
             status = await self.api.status(base_url, timeout)
             if status and (status.get("model_file") or status.get("model_id")):
                 return True

@@ -2,17 +2,37 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
+from functools import lru_cache
+from typing import Union
 
 from aiohttp import web
 
 from bot.state import SETTINGS
+
+Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+
+
+@lru_cache(maxsize=8)
+def _networks(proxies: tuple[str, ...]) -> tuple[Network, ...]:
+    """TRUSTED_PROXIES as networks: an address (10.0.0.5) or a range (10.244.0.0/16, for proxies
+    whose addresses change, such as an ingress controller's pods)."""
+    return tuple(ipaddress.ip_network(p, strict=False) for p in proxies)
+
+
+def from_trusted_proxy(request: web.Request) -> bool:
+    try:
+        peer = ipaddress.ip_address(request.remote or "")
+    except ValueError:  # a Unix socket, or no peer at all
+        return False
+    return any(peer in network for network in _networks(request.app[SETTINGS].trusted_proxies))
 
 
 def client_address(request: web.Request) -> str:
     """The last address our own proxy added to X-Forwarded-For, else the peer (a header sent by
     anyone else is not believed)."""
     peer = request.remote or ""
-    if peer in request.app[SETTINGS].trusted_proxies:
+    if from_trusted_proxy(request):
         forwarded = [a.strip() for a in request.headers.get("X-Forwarded-For", "").split(",") if a.strip()]
         if forwarded:
             return forwarded[-1]
@@ -28,5 +48,4 @@ def client_key(request: web.Request) -> str:
 
 def is_https(request: web.Request) -> bool:
     """HTTPS to us, or to our own proxy (its X-Forwarded-Proto; anyone else's is not believed)."""
-    return request.secure or (request.remote in request.app[SETTINGS].trusted_proxies
-                              and request.headers.get("X-Forwarded-Proto") == "https")
+    return request.secure or (from_trusted_proxy(request) and request.headers.get("X-Forwarded-Proto") == "https")

@@ -7,6 +7,7 @@ import sys
 from typing import Optional
 
 from motcua import PROJECT_ROOT
+from motcua.rasa_replicas import RasaReplicas
 from motcua.rasa_run import TOKEN_ENV
 from motcua.settings import Settings
 
@@ -42,8 +43,8 @@ async def _train_candidate(settings: Settings) -> int:
     try:
         await db.migrate()
         async with aiohttp.ClientSession() as http:
-            retrainer = Retrainer(db, http, settings.rasa_servers, settings.rasa_token, Workspace(settings.models_dir),
-                                  persistent_trackers=bool(settings.rasa_tracker_store_url),
+            retrainer = Retrainer(db, http, RasaReplicas.from_settings(settings), settings.rasa_token,
+                                  Workspace(settings.models_dir), persistent_trackers=bool(settings.rasa_tracker_store_url),
                                   on_line=show)
             if not await retrainer.serving_name():
                 print(f"Rasa does not answer at {', '.join(settings.rasa_servers)} "

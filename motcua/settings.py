@@ -1,6 +1,7 @@
 """One settings object, read from the environment (names fixed by the contract)."""
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import sys
@@ -23,6 +24,17 @@ def _venv_python(venv: str) -> str:
     return str(path) if path.exists() else sys.executable
 
 
+def _networks(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated addresses or ranges (10.0.0.5, 10.244.0.0/16), checked at start."""
+    values = tuple(a.strip() for a in env.get(name, "").split(",") if a.strip())
+    for value in values:
+        try:
+            ipaddress.ip_network(value, strict=False)
+        except ValueError:
+            raise ValueError(f"{name}: {value!r} is neither an IP address nor a range such as 10.0.0.0/8") from None
+    return values
+
+
 def _num(env: Mapping[str, str], name: str, default: float) -> float:
     """A number from the environment; unset or empty (`X=` in an env file) means the default."""
     value = env.get(name, "").strip()
@@ -42,6 +54,10 @@ class Settings:
     rasa_url: str = "http://127.0.0.1:5005"
     # Every Rasa server the gateway balances across (RASA_URLS, comma-separated); default: rasa_url.
     rasa_urls: tuple[str, ...] = ()
+    # Instead, a DNS name with one address per Rasa replica (RASA_SERVICE, e.g. Kubernetes' headless
+    # Service http://motcua-rasa-headless:5005), resolved again every RASA_REFRESH_SECONDS.
+    rasa_service: Optional[str] = None
+    rasa_refresh_seconds: float = 10.0
     # Rasa's tracker store (postgresql://user:pw@host:port/db → SQL) and lock store (redis://host:port/db).
     # Unset: in memory, which is right for one Rasa process only.
     rasa_tracker_store_url: Optional[str] = field(default=None, repr=False)
@@ -118,6 +134,8 @@ class Settings:
             case_database_mapping=_opt(env, "CASE_DATABASE_MAPPING"),
             rasa_url=(_opt(env, "RASA_URL") or d.rasa_url).rstrip("/"),
             rasa_urls=tuple(u.strip().rstrip("/") for u in env.get("RASA_URLS", "").split(",") if u.strip()),
+            rasa_service=_opt(env, "RASA_SERVICE"),
+            rasa_refresh_seconds=_num(env, "RASA_REFRESH_SECONDS", d.rasa_refresh_seconds),
             rasa_tracker_store_url=_opt(env, "RASA_TRACKER_STORE_URL"),
             rasa_lock_store_url=_opt(env, "RASA_LOCK_STORE_URL"),
             action_server_url=_opt(env, "ACTION_ENDPOINT_URL") or d.action_server_url,
@@ -152,7 +170,7 @@ class Settings:
             open311_api_keys=tuple(k.strip() for k in env.get("OPEN311_API_KEYS", "").split(",") if k.strip()),
             webchat_rate_per_minute=int(_num(env, "WEBCHAT_RATE_PER_MINUTE", d.webchat_rate_per_minute)),
             webchat_max_body=int(_num(env, "WEBCHAT_MAX_BODY", d.webchat_max_body)),
-            trusted_proxies=tuple(a.strip() for a in env.get("TRUSTED_PROXIES", "").split(",") if a.strip()),
+            trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
             engine_python=_opt(env, "MOTCUA_ENGINE_PYTHON") or d.engine_python,
             gateway_python=_opt(env, "MOTCUA_GATEWAY_PYTHON") or d.gateway_python,
         )

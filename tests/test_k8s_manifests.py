@@ -418,7 +418,7 @@ def test_each_process_gets_what_it_needs(manifests: list[dict[str, Any]]) -> Non
         return set(env_of(deployments[name]["spec"]["template"]["spec"]["containers"][0]))
 
     assert {"RASA_TOKEN", "RASA_TRACKER_STORE_URL", "RASA_LOCK_STORE_URL", "ACTION_ENDPOINT_URL"} == env("motcua-rasa")
-    assert {"RASA_URLS", "RASA_TOKEN", "DATABASE_URL", "CASE_DATABASE_URL"} <= env("motcua-gateway")
+    assert {"RASA_SERVICE", "RASA_TOKEN", "DATABASE_URL", "CASE_DATABASE_URL"} <= env("motcua-gateway")
     assert {"DATABASE_URL", "CASE_DATABASE_URL"} == env("motcua-actions")
 
 
@@ -440,9 +440,12 @@ def test_services_select_their_deployments(manifests: list[dict[str, Any]]) -> N
         assert all(p["targetPort"] in declared for p in svc["spec"]["ports"]), name
     headless = [s for s in services.values() if s["spec"].get("clusterIP") == "None"]
     assert [s["spec"]["selector"]["app.kubernetes.io/component"] for s in headless] == ["rasa"]
+    # The gateways find every Rasa replica through it (one conversation, one replica).
+    gateway = deployments["motcua-gateway"]["spec"]["template"]["spec"]["containers"][0]
+    assert urlsplit(env_of(gateway)["RASA_SERVICE"]["value"]).hostname == headless[0]["metadata"]["name"]
     # The addresses the processes are given are Services of the render, on their ports.
     for name, _, c in all_containers(manifests):
-        for variable in ("RASA_URLS", "ACTION_ENDPOINT_URL"):
+        for variable in ("RASA_URLS", "RASA_SERVICE", "ACTION_ENDPOINT_URL"):
             for url in str(env_of(c).get(variable, {}).get("value", "")).split(","):
                 if url:
                     parts = urlsplit(url)

@@ -1,6 +1,6 @@
 """The gateway's Rasa client against real local HTTP servers that imitate Rasa's REST channel,
-tracker and status endpoints: round robin, skipping servers that refuse, no retry after a
-possibly processed turn, reading an earlier answer back from the tracker."""
+tracker and status endpoints: each conversation on its own server, moving only when that server
+refuses, no retry after a possibly processed turn, reading an earlier answer back from the tracker."""
 from __future__ import annotations
 
 import asyncio
@@ -13,6 +13,7 @@ from aiohttp.test_utils import TestServer
 
 from bot.rasa_client import RasaClient, RasaUnavailable, replies_after
 from bot.replies import Reply
+from motcua.rasa_replicas import RasaReplicas, rendezvous
 
 from tests.support.processes import free_port
 
@@ -40,7 +41,7 @@ class FakeRasa:
     @property
     def url(self) -> str:
         assert self.server is not None
-        return f"http://127.0.0.1:{self.server.port}"
+        return f"http://{self.server.host}:{self.server.port}"
 
     @property
     def turns(self) -> int:
@@ -83,8 +84,8 @@ class FakeRasa:
         self.status_requests += 1
         return web.json_response(self.status_payload)
 
-    async def start(self, port: int | None = None) -> "FakeRasa":
-        self.server = TestServer(self.app(), host="127.0.0.1", port=port)
+    async def start(self, port: int | None = None, host: str = "127.0.0.1") -> "FakeRasa":
+        self.server = TestServer(self.app(), host=host, port=port)
         await self.server.start_server()
         return self
 
@@ -105,8 +106,9 @@ async def make_rasa():
     """Starts FakeRasa servers; all are closed at the end of the test."""
     started: list[FakeRasa] = []
 
-    async def start(name: str, log: list[str] | None = None, port: int | None = None) -> FakeRasa:
-        fake = await FakeRasa(name, log).start(port)
+    async def start(name: str, log: list[str] | None = None, port: int | None = None,
+                    host: str = "127.0.0.1") -> FakeRasa:
+        fake = await FakeRasa(name, log).start(port, host)
         started.append(fake)
         return fake
 
@@ -120,24 +122,70 @@ def closed_url() -> str:
     return f"http://127.0.0.1:{free_port()}"
 
 
-# --- round robin -----------------------------------------------------------------------------
+def homed_on(url: str, urls: list[str], prefix: str = "citizen") -> str:
+    """A conversation id whose own server (rendezvous) is `url` among `urls`."""
+    return next(f"{prefix}-{i}" for i in range(1000) if rendezvous(f"{prefix}-{i}", urls)[0] == url)
 
-async def test_turns_alternate_between_two_servers(http, make_rasa):
-    log: list[str] = []
-    a, b = await make_rasa("a", log), await make_rasa("b", log)
+
+# --- one conversation, one server ------------------------------------------------------------
+
+async def test_each_conversations_turns_all_go_to_its_own_server(http, make_rasa):
+    a, b = await make_rasa("a"), await make_rasa("b")
     client = RasaClient([a.url, b.url], http, timeout=5)
 
-    answers = [await client.send("citizen", f"turn {i}") for i in range(6)]
+    for turn in range(3):
+        for n in range(20):
+            (reply,) = await client.send(f"telegram:{n}", f"turn {turn}")
+            assert reply.text.endswith(f"turn {turn}")
 
-    assert log == ["a", "b", "a", "b", "a", "b"]
-    assert a.turns == 3 and b.turns == 3
-    assert [r[0].text for r in answers] == [f"{'ab'[i % 2]}: turn {i}" for i in range(6)]
+    served = {name: {body["sender"] for body in fake.webhook_bodies} for name, fake in (("a", a), ("b", b))}
+    assert not served["a"] & served["b"], "a conversation was answered by both servers"
+    assert len(served["a"]) + len(served["b"]) == 20 and served["a"] and served["b"]
+    assert a.turns + b.turns == 60
+    for fake in (a, b):
+        for sender in {body["sender"] for body in fake.webhook_bodies}:
+            assert [body["message"] for body in fake.webhook_bodies if body["sender"] == sender] == [
+                "turn 0", "turn 1", "turn 2"]
+
+
+async def test_when_a_server_goes_its_conversations_move_and_only_they(http, make_rasa):
+    """Kill one of two servers between turns: its conversations go on on the other one, the other
+    server's stay where they are, and every message reaches exactly one server once."""
+    a, b = await make_rasa("a"), await make_rasa("b")
+    urls = [a.url, b.url]
+    client = RasaClient(urls, http, timeout=5)
+    chats = [f"web:{n}" for n in range(30)]
+    home = {chat: rendezvous(chat, urls)[0] for chat in chats}
+    for chat in chats:
+        await client.send(chat, "first")
+    await a.close()
+    for chat in chats:
+        try:
+            (reply,) = await client.send(chat, "second")
+        except RasaUnavailable:  # a kept-alive connection to a broke mid-write: the inbox processes it again
+            (reply,) = await client.send(chat, "second")
+        assert reply.text == "b: second"
+
+    received = [(body["sender"], body["message"]) for fake in (a, b) for body in fake.webhook_bodies]
+    assert sorted(received) == sorted((chat, m) for chat in chats for m in ("first", "second"))
+    for chat in chats:
+        own = [body["message"] for body in b.webhook_bodies if body["sender"] == chat]
+        assert own == (["second"] if home[chat] == urls[0] else ["first", "second"])
+
+
+def test_a_new_server_takes_over_only_the_conversations_that_now_rank_it_first():
+    chats = [f"zalo:{n}" for n in range(2000)]
+    before = {c: rendezvous(c, ["http://r1:5005", "http://r2:5005"])[0] for c in chats}
+    after = {c: rendezvous(c, ["http://r1:5005", "http://r2:5005", "http://r3:5005"])[0] for c in chats}
+    moved = [c for c in chats if before[c] != after[c]]
+    assert all(after[c] == "http://r3:5005" for c in moved)
+    assert 0.25 < len(moved) / len(chats) < 0.42  # about a third: the new server's share
 
 
 async def test_trailing_slashes_on_server_urls_are_ignored(http, make_rasa):
     a = await make_rasa("a")
     client = RasaClient([a.url + "/"], http, timeout=5)
-    assert client.base_urls == [a.url]
+    assert await client.replicas.current() == [a.url]
     assert (await client.send("citizen", "xin chào"))[0].text == "a: xin chào"
 
 
@@ -149,7 +197,51 @@ async def test_a_single_url_string_still_works(http, make_rasa):
         (reply,) = await client.send("citizen", f"m{i}")
         assert reply.text == f"a: m{i}"
     assert a.turns == 3
-    assert client.base_urls == [a.url]
+    assert await client.replicas.current() == [a.url]
+
+
+# --- replicas found by DNS (a headless Service) ------------------------------------------------
+
+async def test_replicas_are_every_address_of_the_service_and_are_resolved_again(http, make_rasa):
+    a = await make_rasa("a", host="127.0.0.1")
+    b = await make_rasa("b", host="127.0.0.2", port=a.server.port)  # one port, as replicas behind one Service
+    answers = [["127.0.0.1"], ["127.0.0.1", "127.0.0.2"], OSError("no DNS")]
+    asked = []
+
+    async def resolve(host: str, port: int) -> list[str]:
+        asked.append((host, port))
+        answer = answers.pop(0) if answers else ["127.0.0.2"]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    replicas = RasaReplicas([], f"http://rasa-headless:{a.server.port}", refresh_seconds=0.2, resolve=resolve)
+    client = RasaClient(replicas, http, timeout=5)
+    assert await replicas.current() == [a.url]
+    await client.send("web:x", "one")
+    assert await replicas.current() == [a.url]  # within the refresh interval: not asked again
+    assert asked == [("rasa-headless", a.server.port)]
+    await asyncio.sleep(0.25)
+    assert await replicas.current() == [a.url, b.url]
+    chat = homed_on(b.url, [a.url, b.url])
+    (reply,) = await client.send(chat, "two")
+    assert reply.text == "b: two"
+    await asyncio.sleep(0.25)
+    assert await replicas.current() == [a.url, b.url]  # DNS did not answer: the last replicas stand
+
+
+async def test_an_ipv6_replica_gets_brackets():
+    async def resolve(host: str, port: int) -> list[str]:
+        return ["fd00::7"]
+
+    assert await RasaReplicas([], "http://rasa:5005", resolve=resolve).current() == ["http://[fd00::7]:5005"]
+
+
+async def test_a_service_that_never_resolved_is_tried_by_its_own_name():
+    async def resolve(host: str, port: int) -> list[str]:
+        raise OSError("no DNS")
+
+    assert await RasaReplicas([], "http://rasa:5005", resolve=resolve).current() == ["http://rasa:5005"]
 
 
 # --- a server that refuses the connection ----------------------------------------------------
@@ -158,7 +250,9 @@ async def test_a_refusing_server_is_skipped_and_the_other_answers(http, make_ras
     b = await make_rasa("b")
     client = RasaClient([closed_url(), b.url], http, timeout=5)
 
-    (reply,) = await client.send("citizen", "xin chào")  # the rotation starts with the closed one
+    (reply,) = await client.send(homed_on(client_url := (await client.replicas.current())[0],
+                                          await client.replicas.current()), "xin chào")  # its home refuses
+    assert client_url != b.url
 
     assert reply.text == "b: xin chào"
     assert b.turns == 1
@@ -168,25 +262,26 @@ async def test_a_refusing_server_is_skipped_for_a_while_then_used_again(http, ma
     log: list[str] = []
     port = free_port()
     b = await make_rasa("b", log)
-    client = RasaClient([f"http://127.0.0.1:{port}", b.url], http, timeout=5)
+    urls = [f"http://127.0.0.1:{port}", b.url]
+    client = RasaClient(urls, http, timeout=5)
     client.SKIP_SECONDS = 0.5
+    chat = homed_on(urls[0], urls)
 
-    await client.send("citizen", "t0")  # refused by a → answered by b; a is skipped from now on
+    await client.send(chat, "t0")  # refused by a → answered by b; a is skipped from now on
     assert log == ["b"]
     a = await make_rasa("a", log, port=port)  # a comes back at once, but is still being skipped
     skipped_until = time.monotonic() + client.SKIP_SECONDS
     for i in range(1, 5):
-        await client.send("citizen", f"t{i}")
+        await client.send(chat, f"t{i}")
     assert time.monotonic() < skipped_until, "the test machine was too slow to check the skip window"
     assert a.turns == 0
     assert log == ["b"] * 5
 
     await asyncio.sleep(max(0.0, skipped_until - time.monotonic()) + 0.1)
     log.clear()
-    for i in range(4):
-        await client.send("citizen", f"after {i}")
-    assert a.turns == 2 and b.turns == 5 + 2
-    assert sorted(log) == ["a", "a", "b", "b"]
+    for i in range(3):
+        await client.send(chat, f"after {i}")
+    assert log == ["a"] * 3  # back home
 
 
 async def test_the_default_skip_time_is_a_few_seconds(http):
@@ -224,7 +319,7 @@ async def test_http_500_raises_and_the_turn_is_not_retried_on_the_other_server(h
     client = RasaClient([a.url, b.url], http, timeout=5)
 
     with pytest.raises(RasaUnavailable, match="500"):
-        await client.send("citizen", "xin chào")
+        await client.send(homed_on(a.url, [a.url, b.url]), "xin chào")
 
     assert a.turns == 1
     assert b.turns == 0
@@ -235,12 +330,13 @@ async def test_an_erroring_server_is_not_skipped_afterwards(http, make_rasa):
     a, b = await make_rasa("a", log), await make_rasa("b", log)
     a.webhook_status = 500
     client = RasaClient([a.url, b.url], http, timeout=5)
+    chat = homed_on(a.url, [a.url, b.url])
     with pytest.raises(RasaUnavailable):
-        await client.send("citizen", "t0")
+        await client.send(chat, "t0")
     a.webhook_status = 200
-    await client.send("citizen", "t1")
-    await client.send("citizen", "t2")
-    assert log == ["a", "b", "a"]
+    await client.send(chat, "t1")
+    await client.send(chat, "t2")
+    assert log == ["a", "a", "a"]
 
 
 async def test_a_timeout_raises_rasa_unavailable_without_retrying_elsewhere(http, make_rasa):
@@ -250,7 +346,7 @@ async def test_a_timeout_raises_rasa_unavailable_without_retrying_elsewhere(http
 
     started = time.monotonic()
     with pytest.raises(RasaUnavailable):
-        await client.send("citizen", "xin chào")
+        await client.send(homed_on(a.url, [a.url, b.url]), "xin chào")
 
     assert time.monotonic() - started < 3
     assert a.turns == 1

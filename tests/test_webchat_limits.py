@@ -2,6 +2,7 @@
 over a few KB refused before they are read, and messages per client address per minute counted in
 the store, so that two gateways on one database agree."""
 import aiohttp
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
@@ -76,9 +77,11 @@ async def test_messages_per_client_address_per_minute_are_shared_by_every_gatewa
     assert await stored(db_url) == 3  # a refused message is not stored (the citizen is told to wait)
 
 
-async def test_the_client_address_comes_from_the_trusted_proxy_only(db_url):
-    # Behind our proxy (127.0.0.1 here), X-Forwarded-For names the client: two clients, two budgets.
-    proxied = await gateway(db_url, webchat_rate_per_minute=1, trusted_proxies=("127.0.0.1",))
+@pytest.mark.parametrize("proxies", [("127.0.0.1",), ("10.244.0.0/16", "127.0.0.0/8")], ids=["address", "range"])
+async def test_the_client_address_comes_from_the_trusted_proxy_only(db_url, proxies):
+    # Behind our proxy (127.0.0.1 here, named or in a range such as an ingress controller's pods'),
+    # X-Forwarded-For names the client: two clients, two budgets.
+    proxied = await gateway(db_url, webchat_rate_per_minute=1, trusted_proxies=proxies)
     try:
         for client_ip in ("203.0.113.5", "203.0.113.6"):
             resp = await proxied.post("/webchat/messages", json={"sender": web_id("p"), "message": "chào"},
@@ -106,4 +109,6 @@ def test_the_limits_are_read_from_the_environment():
 
     s = Settings.from_env({"WEBCHAT_RATE_PER_MINUTE": "12", "TRUSTED_PROXIES": "10.0.0.1, 10.0.0.2"})
     assert s.webchat_rate_per_minute == 12 and s.trusted_proxies == ("10.0.0.1", "10.0.0.2")
+    with pytest.raises(ValueError, match="TRUSTED_PROXIES"):
+        Settings.from_env({"TRUSTED_PROXIES": "ingress-nginx"})
     assert Settings.from_env({}).webchat_rate_per_minute == 30 and Settings.from_env({}).webchat_max_body == 16384

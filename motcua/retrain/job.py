@@ -23,6 +23,7 @@ from sqlalchemy import select
 from motcua import PROJECT_ROOT, training
 from motcua.admin_data import AdminFiles
 from motcua.rasa_api import RasaApi
+from motcua.rasa_replicas import RasaReplicas
 from motcua.retrain.progress import PROGRESS_PREFIX, Progress, trainable_components
 from motcua.retrain.rule import decide
 from motcua.store import model_history
@@ -52,7 +53,7 @@ class SwapFailed(Exception):
 class Retrainer:
     """One per gateway process: starts retraining runs and swaps models into Rasa."""
 
-    def __init__(self, db, http, rasa_urls: Union[str, Sequence[str]], rasa_token: Optional[str],
+    def __init__(self, db, http, rasa: Union[str, Sequence[str], RasaReplicas], rasa_token: Optional[str],
                  workspace: Workspace, on_line: Optional[Callable[[str], None]] = None,
                  persistent_trackers: bool = False, engine_python: str = sys.executable) -> None:
         self.db = db
@@ -60,8 +61,7 @@ class Retrainer:
         self.engine_python = engine_python
         self.http = http
         # Every Rasa replica: a promoted model is put into each (PUT /model changes only the one it hits).
-        self.rasa_urls = [u.rstrip("/") for u in ([rasa_urls] if isinstance(rasa_urls, str) else rasa_urls)]
-        self.rasa_url = self.rasa_urls[0]
+        self.replicas = rasa if isinstance(rasa, RasaReplicas) else RasaReplicas([rasa] if isinstance(rasa, str) else rasa)
         # With a SQL (or Redis) tracker store, trackers survive PUT /model: nothing to carry over.
         self.persistent_trackers = persistent_trackers
         self.api = RasaApi(http, rasa_token)
@@ -74,7 +74,7 @@ class Retrainer:
     # Rasa's HTTP API -----------------------------------------------------------------------
     async def serving_name(self) -> Optional[str]:
         """The model file Rasa serves (the first replica that answers); None when none answers."""
-        for url in self.rasa_urls:
+        for url in await self.replicas.current():
             name = await self._serving_name(url)
             if name:
                 return name
@@ -82,8 +82,9 @@ class Retrainer:
 
     async def serving_names(self) -> dict[str, Optional[str]]:
         """Each replica's model file (None: it does not answer)."""
-        names = await asyncio.gather(*(self._serving_name(url) for url in self.rasa_urls))
-        return dict(zip(self.rasa_urls, names))
+        urls = await self.replicas.current()
+        names = await asyncio.gather(*(self._serving_name(url) for url in urls))
+        return dict(zip(urls, names))
 
     async def _serving_name(self, rasa_url: str) -> Optional[str]:
         return await self.api.serving(rasa_url)
@@ -100,18 +101,18 @@ class Retrainer:
         """PUT /model on every replica, one after the other (the others keep answering meanwhile).
         Returns the longest swap's seconds; SwapFailed names the replicas that did not take it
         (the others serve the new model: promoting again finishes the job)."""
-        seconds, failed = 0.0, []
-        for url in self.rasa_urls:
+        seconds, failed, urls = 0.0, [], await self.replicas.current()
+        for url in urls:
             try:
                 seconds = max(seconds, await self._swap_one(url, path))
             except SwapFailed as exc:
                 log.error("Rasa at %s did not take model %s: %s", url, Path(path).name, exc)
                 failed.append((url, exc))
         if failed:
-            if len(self.rasa_urls) == 1:
+            if len(urls) == 1:
                 raise failed[0][1]
-            done = len(self.rasa_urls) - len(failed)
-            raise SwapFailed(f"{done}/{len(self.rasa_urls)} máy chủ Rasa đã nạp mô hình; chưa nạp được ở "
+            done = len(urls) - len(failed)
+            raise SwapFailed(f"{done}/{len(urls)} máy chủ Rasa đã nạp mô hình; chưa nạp được ở "
                              + "; ".join(f"{url} ({exc})" for url, exc in failed))
         return seconds
 
@@ -164,8 +165,12 @@ class Retrainer:
                                          .order_by(Conversation.last_message_at.desc()).limit(limit))
             return [f"{channel}:{chat_id}" for channel, chat_id in rows.all()]
 
+    async def _in_memory_rasa(self) -> str:
+        """Without a persistent tracker store there is one Rasa server (its trackers live in it)."""
+        return (await self.replicas.current())[0]
+
     async def _tracker(self, sender: str) -> Optional[dict]:
-        return await self.api.tracker(self.rasa_url, sender)
+        return await self.api.tracker(await self._in_memory_rasa(), sender)
 
     async def _trackers(self, senders: list[str]) -> dict[str, list]:
         out = {}
@@ -181,7 +186,7 @@ class Retrainer:
             now = await self._tracker(sender)
             if now is None or any(e.get("event") == "user" for e in now.get("events") or []):
                 continue  # wrote to the new agent already: its answer stands
-            if await self.api.put_tracker_events(self.rasa_url, sender, events):
+            if await self.api.put_tracker_events(await self._in_memory_rasa(), sender, events):
                 restored += 1
             else:
                 log.warning("could not carry a conversation over the model swap")

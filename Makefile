@@ -72,12 +72,18 @@ test: venv browser compose-tool lint
 	$(GATEWAY_PY) -m pytest -q $(PYTEST_ARGS) --ignore=tests/engine tests
 	$(VENV)/bin/python -m pytest -q $(PYTEST_ARGS) tests/engine
 
-# About a minute: what needs no Rasa, browser, whole processes or PostgreSQL (SQLite only; markers
-# set by tests/conftest.py). `make test` runs everything.
+# Under a minute: what needs no Rasa, browser, whole processes or PostgreSQL (SQLite only; markers
+# set by tests/conftest.py). `make test` runs everything. The two halves run side by side (one
+# core each; most of the engine's half is importing Rasa); the engine's report follows.
 FAST := -m "not rasa and not browser and not slow and not pg"
 test-fast: venv
-	$(GATEWAY_PY) -m pytest -q $(FAST) --ignore=tests/engine tests
-	$(VENV)/bin/python -m pytest -q $(FAST) tests/engine
+	@log=$$(mktemp); \
+	echo '$(VENV)/bin/python -m pytest -q $(FAST) tests/engine &'; \
+	$(VENV)/bin/python -m pytest -q $(FAST) tests/engine >$$log 2>&1 & engine=$$!; \
+	echo '$(GATEWAY_PY) -m pytest -q $(FAST) --ignore=tests/engine tests'; \
+	$(GATEWAY_PY) -m pytest -q $(FAST) --ignore=tests/engine tests; gateway=$$?; \
+	wait $$engine; status=$$?; echo "--- tests/engine:"; cat $$log; rm -f $$log; \
+	exit $$(( gateway || status ))
 
 # ruff (lint, import order) and mypy (types), both configured in pyproject.toml, pinned in
 # requirements-gateway.lock and run by `make test` before the suite.

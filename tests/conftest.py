@@ -15,7 +15,7 @@ from motcua import PROJECT_ROOT
 
 from tests.support import fake_telegram
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
-from tests.support.databases import create_pg_database, drop_pg_database, pg_url
+from tests.support.databases import copy_sqlite, create_pg_database, drop_pg_database, migrated_sqlite_store, pg_url
 from tests.support.processes import NotReady, free_port, stop_all
 from tests.support.servers import TEST_DOSSIERS_CSV, action_server, rasa_ready, rasa_server
 
@@ -56,9 +56,28 @@ async def db_url(request, tmp_path):
         await drop_pg_database(name)
 
 
+@pytest.fixture(scope="session")
+def store_template(tmp_path_factory) -> Path:
+    """A SQLite file with the bot's store schema at its head, migrated once per session."""
+    return migrated_sqlite_store(tmp_path_factory.mktemp("store-template") / "store.db")
+
+
 @pytest.fixture
-def sqlite_url(tmp_path) -> str:
-    return f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+def store_url(db_url, store_template) -> str:
+    """A fresh database of each kind for a gateway's store: on SQLite a copy of the session's
+    migrated store (the gateway's migration at start finds nothing left to do), on PostgreSQL the
+    new, empty database (the gateway migrates it at start)."""
+    if db_url.startswith("sqlite"):
+        copy_sqlite(store_template, db_url)
+    return db_url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path, store_template) -> str:
+    """A SQLite store for a gateway, as store_url's."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    copy_sqlite(store_template, url)
+    return url
 
 
 # --- Rasa ------------------------------------------------------------------------------------

@@ -8,11 +8,9 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 import yaml
-from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import select, update
 
 from bot import admin
-from bot.app import create_app
 from bot.state import DB
 from motcua import admin_data, training
 from motcua.nlu_inbox import form_prompts, group_items
@@ -25,18 +23,20 @@ from motcua.store.models import Message, NluInboxItem
 from motcua.store.officials import create_official
 from motcua.store.ratings import rating_buttons, record_rating
 
+from tests.support.gateway import start_gateway
+
 PASSWORD = "mat-khau-an-toan-1"
 
 
 @pytest.fixture
-async def site(db_url, tmp_path):
-    app = create_app(Settings(database_url=db_url, case_database_url=f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
-                              dossier_watch_seconds=0, escalation_check_seconds=0, officials_feed_seconds=0,
-                              rasa_url="http://127.0.0.1:9", models_dir=tmp_path / "models"))
-    app[admin.WORKSPACE] = Workspace(models_dir=tmp_path / "models", files=admin_data.AdminFiles.in_dir(tmp_path / "data"))
-    client = TestClient(TestServer(app))
-    await client.start_server()
-    async with app[DB].session() as s, s.begin():
+async def site(store_url, tmp_path):
+    client = await start_gateway(
+        Settings(database_url=store_url, case_database_url=f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
+                 dossier_watch_seconds=0, escalation_check_seconds=0, officials_feed_seconds=0,
+                 rasa_url="http://127.0.0.1:9", models_dir=tmp_path / "models"),
+        items={admin.WORKSPACE: Workspace(models_dir=tmp_path / "models",
+                                          files=admin_data.AdminFiles.in_dir(tmp_path / "data"))})
+    async with client.app[DB].session() as s, s.begin():
         await create_official(s, "quantri", PASSWORD, role="admin", full_name="Quản Trị Viên")
         await create_official(s, "canbo", PASSWORD, role="official", agency="phong_kinh_te", full_name="Cán Bộ")
         await create_official(s, "giamsat", PASSWORD, role="supervisor", full_name="Giám Sát")

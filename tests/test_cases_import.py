@@ -3,6 +3,7 @@ import subprocess
 import sys
 from datetime import datetime, timezone
 
+import pytest
 from sqlalchemy import select
 
 from motcua.cases_import import import_csv, normalize_code
@@ -89,6 +90,7 @@ def test_normalize_code_accepts_what_citizens_type():
     assert normalize_code("h56.14-240823-0001") == "H56.14-240823-0001"
 
 
+@pytest.mark.slow  # starts `motcua` as a command line
 def test_cli_reports_progress_summary_and_missing_columns(tmp_path):
     good = write(tmp_path, ["H56.14-261101-0001,khai_sinh,A,0905123456,2026-11-01,2026-11-02,processing,UBND,"])
     env_url = f"sqlite+aiosqlite:///{tmp_path / 'cases.db'}"

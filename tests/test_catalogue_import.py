@@ -141,6 +141,7 @@ def test_a_malformed_file_leaves_the_catalogue_as_it_was(catalogue_dir, tmp_path
     assert snapshot(catalogue_dir / "national") == before
 
 
+@pytest.mark.slow  # starts `motcua` as a command line
 def test_the_command_prints_what_it_did_and_a_second_run_changes_nothing(catalogue_dir):
     first = motcua("catalogue", "import", str(COMMUNE), "--catalogue", str(catalogue_dir), "--show", "3")
     assert first.returncode == 0, first.stderr

@@ -6,6 +6,7 @@ import subprocess
 import sys
 from datetime import datetime, timezone
 
+import pytest
 from sqlalchemy import select
 
 from motcua.catalogue import load_catalogue
@@ -63,6 +64,7 @@ def test_unknown_category_goes_to_the_other_category():
     assert route(locality, "nonsense").category == "khac"
 
 
+@pytest.mark.slow  # starts `motcua` as a command line
 def test_complaints_list_json(tmp_path):
     url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
 

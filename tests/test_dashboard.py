@@ -26,8 +26,8 @@ PASSWORD = "mat-khau-an-toan-1"
 
 
 @pytest.fixture
-async def dashboard(db_url, tmp_path):
-    client = await start_gateway(Settings(database_url=db_url, case_database_url=f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
+async def dashboard(store_url, tmp_path):
+    client = await start_gateway(Settings(database_url=store_url, case_database_url=f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
                                           dossier_watch_seconds=0, escalation_check_seconds=0,
                                           admin_password="quan-tri-123456"))
     async with client.app[DB].session() as s, s.begin():
@@ -281,8 +281,8 @@ async def test_a_lock_is_not_extended_by_failures_made_while_it_holds(dashboard)
     assert keys and not any("giamsat" in k for k in keys)  # typed usernames are stored hashed
 
 
-async def test_one_address_failing_on_many_usernames_is_locked_and_others_are_not(db_url, tmp_path):
-    client = await start_gateway(Settings(database_url=db_url, case_database_url=f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
+async def test_one_address_failing_on_many_usernames_is_locked_and_others_are_not(store_url, tmp_path):
+    client = await start_gateway(Settings(database_url=store_url, case_database_url=f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
                                           dossier_watch_seconds=0, escalation_check_seconds=0,
                                           trusted_proxies=("127.0.0.1",)))
     try:

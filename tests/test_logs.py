@@ -85,6 +85,7 @@ def test_rasa_and_the_action_server_print_nothing_in_clear(command):
     assert "********56" in both and "0905123456" not in both, both[-2000:]
 
 
+@pytest.mark.slow  # starts the action server's command line
 def test_the_action_server_entry_point_runs_rasa_sdk():
     out = subprocess.run([ENGINE_PYTHON, "-m", "motcua.actions_run", "--help"], cwd=PROJECT_ROOT,
                          capture_output=True, text=True, timeout=120)

@@ -25,8 +25,8 @@ async def start(db_url, tmp_path, keys=(KEY,)) -> TestClient:
 
 
 @pytest.fixture
-async def api(db_url, tmp_path):
-    client = await start(db_url, tmp_path)
+async def api(store_url, tmp_path):
+    client = await start(store_url, tmp_path)
     yield client
     await client.close()
 
@@ -131,8 +131,8 @@ async def test_wrong_or_missing_key_is_refused(api, key):
     assert await get(api, "requests.json") == []
 
 
-async def test_no_keys_configured_refuses_everyone(db_url, tmp_path):
-    client = await start(db_url, tmp_path, keys=())
+async def test_no_keys_configured_refuses_everyone(store_url, tmp_path):
+    client = await start(store_url, tmp_path, keys=())
     try:
         resp = await post(client)
         assert resp.status == 403

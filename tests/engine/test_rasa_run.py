@@ -1,4 +1,5 @@
 """motcua/rasa_run.py: Rasa's speed-ups keep Rasa's behaviour."""
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -6,7 +7,9 @@ from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.core.processor import MessageProcessor
 
-from motcua import rasa_run
+from motcua import cli, rasa_run
+from motcua.rasa_run import TOKEN_ENV, with_token
+from motcua.settings import Settings
 
 GOOD = {"events": [{"event": "slot", "name": "complaint_place", "value": "-", "timestamp": None},
                    {"event": "active_loop", "name": None}],
@@ -60,13 +63,11 @@ def test_parses_are_cached_per_model_and_text_and_returned_as_copies(monkeypatch
     assert calls[-1] == ("m1", "xin chào")
 
 
-def test_the_rasa_token_travels_in_the_environment_not_on_the_command_line():
+def test_the_rasa_token_travels_in_the_environment_not_on_the_command_line(monkeypatch):
     """Issue 15 (low): `ps` shows every user a process's command line; the token is not on it."""
-    from motcua.cli import _rasa_command
-    from motcua.rasa_run import TOKEN_ENV, with_token
-    from motcua.settings import Settings
-
-    argv, env = _rasa_command(Settings(), "-secret-token", "127.0.0.1", 5999)
+    # Which model Rasa would load does not matter here (finding it may mean training one).
+    monkeypatch.setattr(cli, "_rasa_model", lambda settings: Path("models/any.tar.gz"))
+    argv, env = cli._rasa_command(Settings(), "-secret-token", "127.0.0.1", 5999)
     assert not any("secret-token" in a for a in argv) and env[TOKEN_ENV] == "-secret-token"
     given = with_token(argv[2:], env)  # what motcua.rasa_run gives Rasa inside the process
     assert given[-1] == "--auth-token=-secret-token"

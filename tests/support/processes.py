@@ -55,11 +55,6 @@ async def answers(url: str, timeout: float, proc: Optional[subprocess.Popen] = N
     return False
 
 
-def wait_http(url: str, timeout: float, proc: Optional[subprocess.Popen] = None, ok: Ready = status_200) -> bool:
-    """`answers`, from code that runs no event loop."""
-    return asyncio.run(answers(url, timeout, proc, ok))
-
-
 class NotReady(RuntimeError):
     """A process that exited, or did not answer in time; the message ends with its log's tail."""
 

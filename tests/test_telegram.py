@@ -17,6 +17,7 @@ from bot.state import RASA
 from bot.watcher import check_once
 from motcua.cases_import import import_csv
 from motcua.catalogue import load_catalogue
+from motcua.rasa_replicas import RasaReplicas
 from motcua.store import Database
 from motcua.store.inbox import accept
 from motcua.store.models import Complaint, Conversation, Message
@@ -171,8 +172,7 @@ async def test_while_rasa_is_down_the_citizen_waits_and_is_answered_when_it_is_b
         assert [m["text"] for m in fake_tg.sent(chat)] == [messages.BUSY_WAIT]
         await asyncio.sleep(0.7)  # a retry or two while Rasa is still down: no second wait message
         assert len(fake_tg.sent(chat)) == 1
-        client.server.app[RASA].base_urls = [rasa_servers["rasa_url"]]  # Rasa is back
-        client.server.app[RASA]._down_until = {rasa_servers["rasa_url"]: 0.0}
+        client.server.app[RASA].replicas = RasaReplicas([rasa_servers["rasa_url"]])  # Rasa is back
         app = client.server.app
         for _ in range(100):
             if not app[TASKS]:

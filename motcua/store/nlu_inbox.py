@@ -144,8 +144,8 @@ async def _add_harvested(session: AsyncSession, source: str, source_id: int, sen
         procedure=procedure, status=status, created_at=created_at))
 
 
-def _dead_ends(messages: list[Message], first_questions: tuple[str, ...], cancelled: tuple[str, ...],
-               now: datetime) -> list[tuple[str, Message]]:
+def dead_ends(messages: list[Message], first_questions: tuple[str, ...], cancelled: tuple[str, ...],
+              now: datetime) -> list[tuple[str, Message]]:
     """(source, the misunderstood incoming message) in one conversation's messages, oldest first."""
     found = []
     for i, m in enumerate(messages):
@@ -185,7 +185,7 @@ async def _harvest_dead_ends(session: AsyncSession, first_questions: tuple[str, 
         rows = await session.scalars(select(Message).where(
             Message.conversation_id == conversation.id, Message.created_at >= now - DEAD_END_LOOKBACK)
             .order_by(Message.id))
-        for source, message in _dead_ends(list(rows.all()), first_questions, cancelled, now):
+        for source, message in dead_ends(list(rows.all()), first_questions, cancelled, now):
             if await session.scalar(select(NluInboxItem.id).where(
                     NluInboxItem.source == source, NluInboxItem.source_id == message.id)):
                 continue

@@ -1,8 +1,9 @@
-"""Figures for the reports page: volume by category, on-time handling by agency."""
+"""Figures for the reports page: volume by category, on-time handling by agency, handling time."""
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
+from statistics import median
 from typing import Optional
 
 from sqlalchemy import func, select
@@ -37,3 +38,17 @@ async def on_time_by_agency(session: AsyncSession, now: Optional[datetime] = Non
 def rate(counts: Counter) -> Optional[float]:
     decided = counts["on_time"] + counts["late"]
     return counts["on_time"] / decided if decided else None
+
+
+async def median_handling_time(session: AsyncSession, since: Optional[datetime] = None,
+                               until: Optional[datetime] = None) -> tuple[Optional[timedelta], int]:
+    """(median time from filing to resolution, how many) over the complaints resolved in the
+    period and still resolved (a reopened one counts when it is resolved again, from its filing)."""
+    query = select(Complaint.created_at, Complaint.resolved_at).where(
+        Complaint.resolved_at.isnot(None), Complaint.status.notin_(OPEN_STATUSES))
+    if since is not None:
+        query = query.where(Complaint.resolved_at >= as_utc(since))
+    if until is not None:
+        query = query.where(Complaint.resolved_at < as_utc(until))
+    seconds = [(as_utc(resolved) - as_utc(filed)).total_seconds() for filed, resolved in (await session.execute(query)).all()]
+    return (timedelta(seconds=median(seconds)) if seconds else None), len(seconds)

@@ -1,4 +1,6 @@
-"""Small server-side SVG bar charts: the reports page works without JavaScript or a CDN."""
+"""Small server-side bar charts in HTML and CSS: the reports page works without JavaScript or a CDN,
+and its labels are text at the page's own size (an SVG scaled down to a narrow card shrank them to
+a few pixels). The styles are the `.chart` rules of templates/reports.html."""
 from __future__ import annotations
 
 from html import escape
@@ -9,36 +11,33 @@ from markupsafe import Markup
 PALETTE = ("#1e7b34", "#7cb342", "#b3261e", "#0b5394", "#a15c00", "#6a1b9a")
 
 
+def _number(value: float, percent: bool) -> str:
+    return f"{value:.0f}%" if percent else f"{value:,.0f}".replace(",", ".")
+
+
 def stacked_bars(rows: Sequence[tuple[str, Sequence[float]]], series: Sequence[str], *, title: str,
-                 percent: bool = False, width: int = 640) -> Markup:
-    """One horizontal bar per row, split into `series`; labels on the left, a legend below."""
-    bar_h, gap, label_w, right = 22, 10, 230, 60
-    legend_h = 28 if len(series) > 1 else 0
-    height = len(rows) * (bar_h + gap) + legend_h + 10
-    scale_max = max([sum(v) for _, v in rows] + [1])
-    plot_w = width - label_w - right
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" width="100%" '
-             f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>']
-    for i, (label, values) in enumerate(rows):
-        y = i * (bar_h + gap) + 4
-        parts.append(f'<text x="{label_w - 8}" y="{y + bar_h * 0.7}" text-anchor="end" font-size="13">'
-                     f'{escape(label[:34])}</text>')
-        x, total = float(label_w), sum(values)
+                 percent: bool = False, colors: Sequence[str] = PALETTE, short_labels: bool = False) -> Markup:
+    """One horizontal bar per row, split into `series`: its label (wrapped, never cut), the bar,
+    and its total; a legend below when there are several series. Percentages are drawn against
+    100, counts against the largest total. `short_labels` (dates) gives the bars more room."""
+    scale = 100.0 if percent else max([sum(v) for _, v in rows] + [1])
+    kind = "chart short" if short_labels else "chart"
+    parts = [f'<figure class="{kind}" aria-label="{escape(title)}"><div class="chart-rows">']
+    for label, values in rows:
+        total = sum(values)
+        segments = []
         for j, value in enumerate(values):
-            w = plot_w * (value / (100 if percent else scale_max)) if value else 0
-            if w:
-                parts.append(f'<rect x="{x:.1f}" y="{y}" width="{w:.1f}" height="{bar_h}" '
-                             f'fill="{PALETTE[j % len(PALETTE)]}"><title>{escape(series[j])}: '
-                             f'{value:.0f}{"%" if percent else ""}</title></rect>')
-            x += w
-        shown = f"{total:.0f}%" if percent else f"{total:.0f}"
-        parts.append(f'<text x="{x + 6:.1f}" y="{y + bar_h * 0.7}" font-size="13">{shown}</text>')
-    if legend_h:
-        y = len(rows) * (bar_h + gap) + 8
-        x = label_w
-        for j, name in enumerate(series):
-            parts.append(f'<rect x="{x}" y="{y}" width="12" height="12" fill="{PALETTE[j % len(PALETTE)]}"/>'
-                         f'<text x="{x + 16}" y="{y + 11}" font-size="12">{escape(name)}</text>')
-            x += 24 + 7 * len(name)
-    parts.append("</svg>")
+            if value:
+                segments.append(f'<span class="chart-seg" style="width:{100 * value / scale:.2f}%;'
+                                f'background:{colors[j % len(colors)]}" '
+                                f'title="{escape(series[j])}: {_number(value, percent)}"></span>')
+        parts.append(f'<div class="chart-row"><span class="chart-label">{escape(label)}</span>'
+                     f'<span class="chart-track">{"".join(segments)}</span>'
+                     f'<span class="chart-value">{_number(total, percent)}</span></div>')
+    parts.append("</div>")
+    if len(series) > 1:
+        parts.append('<figcaption class="chart-legend">' + "".join(
+            f'<span><i style="background:{colors[j % len(colors)]}"></i>{escape(name)}</span>'
+            for j, name in enumerate(series)) + "</figcaption>")
+    parts.append("</figure>")
     return Markup("".join(parts))

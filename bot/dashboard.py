@@ -3,7 +3,6 @@ its conversation and audit log, the actions on it, reports, and accounts for adm
 from __future__ import annotations
 
 import logging
-from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 from urllib.parse import urlencode
@@ -11,19 +10,18 @@ from urllib.parse import urlencode
 import aiohttp_jinja2
 from aiohttp import web
 
-from bot import charts, handoff
 from bot import complaint_workflow as workflow
+from bot import handoff
 from bot.auth import CSRF, OFFICIAL, require
+from bot.reports import complaint_figures, period_of, usage_figures
 from bot.state import DB, TELEGRAM
 from motcua.catalogue import load_catalogue
 from motcua.store import complaints as store
 from motcua.store import handoffs as handoff_store
-from motcua.store import reports as reports_store
 from motcua.store.cases import as_utc
 from motcua.store.conversations import recent_messages
 from motcua.store.models import Complaint, Handoff, Official
 from motcua.store.officials import ROLE_LABELS, ROLES, account_taken, all_accounts, create_official, officials_of
-from motcua.store.ratings import RATING_LEVELS, satisfaction_by_agency_month
 
 log = logging.getLogger(__name__)
 PAGE_SIZE = 25
@@ -165,43 +163,14 @@ async def create_account(request: web.Request) -> web.StreamResponse:
     raise web.HTTPFound("/officials/accounts?done=1")
 
 
-LEVELS = tuple(RATING_LEVELS.items())  # (level, its title), best first
-
-
 @require("supervisor", "admin", "official")
 @aiohttp_jinja2.template("reports.html")
 async def reports(request: web.Request) -> dict:
-    """Satisfaction by agency and month, on-time handling by agency, volume by category."""
-    locality = load_catalogue().locality
+    """Complaints (satisfaction, on-time handling, volume) and how the bot was used over ?days=."""
+    days = period_of(request.query.get("days", ""))
     async with request.app[DB].session() as session:
-        volume = await reports_store.volume_by_category(session)
-        on_time = await reports_store.on_time_by_agency(session)
-        satisfaction = await satisfaction_by_agency_month(session)
-    categories = {c["id"]: c["name"] for c in locality.complaint_categories}
-    volume_chart = charts.stacked_bars(
-        [(categories.get(k, k), [n]) for k, n in sorted(volume.items(), key=lambda kv: -kv[1])],
-        ["Số phản ánh"], title="Số phản ánh theo lĩnh vực")
-    on_time_rows = []
-    for agency, counts in sorted(on_time.items()):
-        r = reports_store.rate(counts)
-        on_time_rows.append({"agency": locality.agency_name(agency), "rate": r, **counts})
-    on_time_chart = charts.stacked_bars(
-        [(str(row["agency"]), [100 * float(row["rate"])]) for row in on_time_rows if row["rate"] is not None],
-        ["Đúng hạn"], title="Tỷ lệ xử lý đúng hạn theo cơ quan", percent=True)
-    by_agency: dict[str, Counter] = defaultdict(Counter)
-    by_month: dict[str, Counter] = defaultdict(Counter)
-    for rated_agency, month, level, n in satisfaction:
-        by_agency[locality.agency_name(rated_agency) if rated_agency else "Chung (không gắn cơ quan)"][level] += n
-        by_month[month][level] += n
-    satisfaction_chart = charts.stacked_bars(
-        [(name, [100 * c[k] / max(1, sum(c.values())) for k, _ in LEVELS]) for name, c in sorted(by_agency.items())],
-        [label for _, label in LEVELS], title="Mức độ hài lòng theo cơ quan", percent=True)
-    month_chart = charts.stacked_bars(
-        [(month, [c[k] for k, _ in LEVELS]) for month, c in sorted(by_month.items())],
-        [label for _, label in LEVELS], title="Số lượt đánh giá theo tháng")
-    return _context(request, volume_chart=volume_chart, on_time_chart=on_time_chart, on_time_rows=on_time_rows,
-                    satisfaction_chart=satisfaction_chart, month_chart=month_chart, by_agency=by_agency,
-                    levels=LEVELS, has_ratings=bool(satisfaction), has_complaints=bool(volume))
+        figures = {**await complaint_figures(session), **await usage_figures(session, days)}
+    return _context(request, **figures)
 
 
 # --- handoffs: officials talking with citizens ----------------------------------------------------

@@ -20,6 +20,8 @@ from motcua.workdays import VIETNAM
 
 from tests.support.chat import updates, web_id
 from tests.support.gateway import start_gateway
+from tests.support.usage_data import EXPECTED
+from tests.support.usage_data import seed as seed_usage
 
 locality = load_catalogue().locality
 PASSWORD = "mat-khau-an-toan-1"
@@ -226,7 +228,31 @@ async def test_reports_page_has_charts(dashboard):
     await file(dashboard, category="moi_truong", content="Rác thải ùn ứ ở chợ")
     await login(dashboard, "giamsat")
     page = await (await dashboard.get("/officials/reports")).text()
-    assert page.count("<svg") >= 2 and "Số phản ánh theo lĩnh vực" in page and "Môi trường" in page
+    assert page.count('class="chart"') >= 2 and "Số phản ánh theo lĩnh vực" in page and "Môi trường" in page
+    # No citizen messages yet: the usage figures say so rather than show zeros as shares.
+    assert "Chưa có tin nhắn nào trong khoảng này." in page and "Chưa có câu hỏi thủ tục nào" in page
+
+
+async def test_reports_show_how_the_bot_was_used(dashboard):
+    """Issue 19: messages per day by channel, what citizens asked, the procedures answered, the
+    share not answered and handed to officials, the median handling time, over 7/30/90 days."""
+    await seed_usage(dashboard.app[DB].session, datetime.now(timezone.utc))
+    await login(dashboard, "kinhte1")  # an agency's official reads the reports too
+    page = await (await dashboard.get("/officials/reports")).text()
+    e = EXPECTED
+    typed_share = f"{100 * 3 / e['typed']:.1f}%".replace(".", ",")
+    handed_share = f"{100 * e['handed'] / e['conversations']:.1f}%".replace(".", ",")
+    for text in ("Tin nhắn của công dân theo ngày và kênh", "Trang web", "Telegram", "Zalo OA",
+                 "Công dân hỏi gì", "Tra cứu hồ sơ", "Gửi phản ánh, kiến nghị", "Thủ tục được hỏi nhiều nhất",
+                 "Đăng ký khai sinh", "Trợ lý không trả lời được", typed_share, f"3 trên {e['typed']} tin tự gõ",
+                 "Chuyển cho cán bộ", handed_share, "Thời gian xử lý phản ánh (trung vị)", "4 giờ",
+                 "Ý định (intent) mà mô hình nhận ra cho từng tin nhắn hiện chưa được lưu", 'class="on"'):
+        assert text in page, text
+    assert re.search(r'<a href="\?days=30" class="on"', page)
+    week = await (await dashboard.get("/officials/reports", params={"days": "7"})).text()
+    assert re.search(r'<a href="\?days=7" class="on"', week) and week.count('class="chart-row"') >= 7
+    odd = await (await dashboard.get("/officials/reports", params={"days": "1000"})).text()
+    assert re.search(r'<a href="\?days=30" class="on"', odd)  # only the periods offered
 
 
 async def test_handoffs_follow_the_agency_rule_and_show_only_the_open_conversation(dashboard):

@@ -22,7 +22,7 @@ from tests.support.servers import TEST_DOSSIERS_CSV, action_server, rasa_ready, 
 # --- markers ---------------------------------------------------------------------------------
 
 # Tests that start whole processes or clusters: slow, whatever fixtures they use.
-SLOW_MODULES = {"test_scale", "test_run", "test_admin_retrain", "test_compose"}
+SLOW_MODULES = {"test_scale", "test_run", "test_admin_retrain", "test_compose", "test_sent_once"}
 
 
 def pytest_collection_modifyitems(config, items) -> None:

@@ -1,7 +1,7 @@
 """`python -m motcua.rasa_run run …`: Rasa's own command line, with measured speed-ups applied first.
 
 `motcua run` starts Rasa through this module. Each patch keeps Rasa's behaviour and is there
-because bench/load.py's profile showed its cost (README, "Measurements"):
+because the load bench's profile (bench/load/) showed its cost (README, "Measurements"):
 
 - Rasa 3.6 checks every answer of the action server with `jsonschema.validate(result, schema)`,
   which first validates its own constant schema against the JSON Schema meta-schema, every time.

@@ -32,7 +32,7 @@ def make_engine(url: str, **kwargs) -> AsyncEngine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
             # SQLAlchemy 1.4 gives file databases no pool: every session would open a connection (a
             # thread, the pragmas below) and close it. Kept open, a turn's store writes cost half the
-            # CPU (bench/load.py, README "Measurements").
+            # CPU (bench/load/, README "Measurements").
             kwargs.setdefault("poolclass", AsyncAdaptedQueuePool)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
 

@@ -134,6 +134,7 @@ async def _resources(app: web.Application):
         app[RASA] = RasaClient(RasaReplicas.from_settings(settings), http, settings.rasa_timeout_seconds, settings.rasa_token)
         # Before any update is accepted: other gateways must see this one alive.
         await inbox.heartbeat(app)
+        await outbox.recover(app)  # before anything is sent: what this gateway's last run left in flight
         passes: list[tuple[float, Callable[[web.Application], Awaitable[Any]], str]] = [
                   (min(settings.gateway_dead_after_seconds / 4, 5.0), inbox.heartbeat_and_adopt, "inbox of silent gateways"),
                   (settings.dossier_watch_seconds, check_dossiers, "dossier watcher"),

@@ -1,5 +1,6 @@
 """Officials' actions on a feedback ticket, shared by the dashboard and the officials' Telegram
-group: change the store and its audit log in one transaction, then tell the citizen."""
+group: change the store and its audit log, and store what the citizen is told, in one transaction;
+then tell the citizen."""
 from __future__ import annotations
 
 import logging
@@ -8,8 +9,7 @@ from typing import Callable, Optional
 
 from aiohttp import web
 
-from bot import messages
-from bot.notify import tell_citizen
+from bot import messages, notify
 from bot.state import DB
 from motcua.catalogue import load_catalogue
 from motcua.store import complaints as store
@@ -33,9 +33,11 @@ class Done:
 
 async def act(app: web.Application, ticket: str, action: str, actor: str, *, text: str = "",
               assignee_id: Optional[int] = None, assignee_name: str = "", agency: str = "",
-              may_see: Callable[[Complaint], bool] = lambda c: True) -> Done:
+              may_see: Callable[[Complaint], bool] = lambda c: True, inbox_id: Optional[int] = None) -> Done:
     """Apply one action. `text` is the reply, the result note or the reopening reason; an
-    assignment names a dashboard account (`assignee_id`) or, from Telegram, just a name."""
+    assignment names a dashboard account (`assignee_id`) or, from Telegram, just a name.
+    `inbox_id` names the officials' group update asking for it: processed again after a crash, it
+    raises notify.Repeated instead of acting (and telling the citizen) twice."""
     if action not in ACTIONS:
         raise Refused("Thao tác không hợp lệ.")
     locality = load_catalogue().locality
@@ -43,6 +45,7 @@ async def act(app: web.Application, ticket: str, action: str, actor: str, *, tex
     if action in ("reply", "resolve", "reopen") and not text:
         raise Refused("Vui lòng nhập nội dung.")
     async with app[DB].session() as session, session.begin():
+        await notify.check_repeated(session, inbox_id)
         c = await store.by_ticket(session, ticket)
         if c is None or not may_see(c):
             raise LookupError(ticket)
@@ -76,8 +79,9 @@ async def act(app: web.Application, ticket: str, action: str, actor: str, *, tex
                 raise Refused("Cơ quan không hợp lệ.")
             await store.forward(session, c, agency, locality.agency_name(agency), actor)
             notice = messages.COMPLAINT_FORWARDED.format(ticket=c.ticket, agency=locality.agency_name(agency))
-        done, sender_id = Done(c.ticket, c.status, c.agency), c.sender_id
-    buttons = rating_buttons("complaint", done.ticket) if action == "resolve" else None
-    await tell_citizen(app, sender_id, notice, buttons)
+        done = Done(c.ticket, c.status, c.agency)
+        buttons = rating_buttons("complaint", done.ticket) if action == "resolve" else None
+        staged = await notify.stage(session, app, c.sender_id, notice, buttons, inbox_id=inbox_id)
+    await notify.send(app, staged)
     log.info("complaint %s: %s (status %s)", done.ticket, action, done.status)
     return done

@@ -9,8 +9,7 @@ from typing import Optional
 
 from aiohttp import web
 
-from bot import messages, officials
-from bot.notify import tell_citizen
+from bot import messages, notify, officials
 from bot.state import DB
 from motcua.catalogue import load_catalogue
 from motcua.escalation import Change, check_deadlines
@@ -21,13 +20,19 @@ log = logging.getLogger(__name__)
 async def check_once(app: web.Application, now: Optional[datetime] = None) -> list[Change]:
     """One pass at `now` (tests pass their own clock)."""
     locality = load_catalogue().locality
+    staged = []
     async with app[DB].session() as session, session.begin():
         changes = await check_deadlines(session, locality, now or datetime.now(timezone.utc))
+        # The citizen's notice is stored with the escalation: sent once, even if this gateway dies.
+        for change in changes:
+            if change.kind == "escalated":
+                staged.append(await notify.stage(session, app, change.sender_id, messages.COMPLAINT_ESCALATED.format(
+                    ticket=change.ticket, agency=locality.agency_name(change.agency))))
+    for pushed in staged:
+        await notify.send(app, pushed)
     for change in changes:
         agency = locality.agency_name(change.agency)
         if change.kind == "escalated":
-            await tell_citizen(app, change.sender_id, messages.COMPLAINT_ESCALATED.format(
-                ticket=change.ticket, agency=agency))
             await officials.ticket_note(
                 app, change.ticket, f"{change.ticket} đã quá hạn xử lý và được chuyển lên {agency}.")
         else:

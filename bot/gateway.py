@@ -4,25 +4,30 @@ from __future__ import annotations
 
 import hmac
 import logging
-from typing import Awaitable, Callable, Optional
+from typing import Awaitable, Callable, Optional, Sequence
 
 from aiohttp import web
 
-from bot import handoff, messages, officials, outbox
+from bot import handoff, messages, officials, outbox, receipts
 from bot.rasa_client import RasaClient, RasaUnavailable
+from bot.receipts import Accepted
 from bot.replies import Reply
 from bot.state import DB, RASA, SETTINGS
 from bot.turn import Deferred, Turn
-from motcua.store.conversations import record_message, stored_replies
+from motcua.store.conversations import record_message, record_replies, stored_replies
+from motcua.store.deliveries import mark_relayed, relayed
 from nlu.text import clean, normalize
 
 log = logging.getLogger(__name__)
 
 async def converse(app: web.Application, channel: str, chat_id: str, raw_text: str,
-                   metadata: Optional[dict] = None, turn: Turn = Turn()) -> list[Reply]:
+                   metadata: Optional[dict] = None, turn: Optional[Turn] = None,
+                   lead: Sequence[Reply] = ()) -> list[Reply]:
     """One citizen message in, the bot's replies out (stored both ways). `metadata` goes to Rasa
     with the message (the web chat's client key, read by the lookup actions); `turn` names the
-    inbox update it came in (none for the web chat)."""
+    inbox update it came in (none for the web chat); `lead` replies are stored and sent ahead of
+    the answer (a channel's "received your location")."""
+    turn = turn or Turn()
     settings = app[SETTINGS]
     text = clean(raw_text or "")
     if not text:
@@ -44,11 +49,14 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
         return [Reply(messages.BUSY)]
 
     # (first_try is false only for an update of the inbox that was processed before)
-    if not first_try and inbox_id is not None and (earlier := await _stored_replies(db, inbox_id)):
-        return earlier  # answered before the gateway died: sent now, not asked or stored again
+    if not first_try and inbox_id is not None and (earlier := await _earlier_answer(db, inbox_id)) is not None:
+        return earlier  # answered before the gateway died: what the platform had not taken is sent now
+    relay = handed_off is not None and handed_off.relay_to is not None
     if handed_off is not None:
         replies = handed_off.replies
-        await handoff.relay(app, handed_off, text)
+        # Relayed once: an update processed again finds its message marked relayed (below).
+        if relay and (first_try or inbox_id is None or not await _relayed(db, inbox_id)):
+            await handoff.relay(app, handed_off, text)
     elif len(text) > settings.max_message_chars:
         replies = [Reply(messages.TOO_LONG.format(limit=settings.max_message_chars))]
     elif not normalize(text):  # only emoji or punctuation: nothing for the model to read
@@ -62,10 +70,14 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
                 raise Deferred(notify=first_try) from exc
             replies = [Reply(messages.BUSY)]
 
+    replies = [*lead, *replies]
     try:
         async with db.session() as session, session.begin():
-            for reply in replies:
-                reply.message_id = await record_message(session, channel, chat_id, "out", reply.text, reply.buttons)
+            ids = await record_replies(session, channel, chat_id, [(r.text, r.buttons) for r in replies])
+            for reply, message_id in zip(replies, ids):
+                reply.message_id = message_id
+            if relay and inbox_id is not None:  # the officials saw it: not relayed again after a crash
+                await mark_relayed(session, inbox_id)
     except Exception as exc:
         log.exception("could not store the replies of a %s message", channel)
         if inbox_id is not None and handed_off is None:
@@ -79,14 +91,29 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
     return replies
 
 
-async def _stored_replies(db, inbox_id: int) -> list[Reply]:
+async def _earlier_answer(db, inbox_id: int) -> Optional[list[Reply]]:
+    """The replies stored for an update processed again that the platform has not accepted yet
+    (parts it took are skipped; replies in the outbox are the outbox's); None when none were
+    stored (the answer is asked of Rasa's tracker, then of Rasa)."""
     try:
         async with db.session() as session:
             stored = await stored_replies(session, inbox_id)
     except Exception as exc:
         log.exception("could not read the stored replies of an update processed again")
         raise Deferred(notify=False) from exc
-    return [Reply(m.text, list(m.buttons or []), message_id=m.id) for m in stored]
+    if not stored:
+        return None
+    return [Reply(m.text, list(m.buttons or []), message_id=m.id, sent_parts=(m.platform_ids or "").split())
+            for m in stored if m.delivered_at is None and m.delivery is None]
+
+
+async def _relayed(db, inbox_id: int) -> bool:
+    try:
+        async with db.session() as session:
+            return await relayed(session, inbox_id)
+    except Exception as exc:
+        log.exception("could not read whether a handed-off message was relayed")
+        raise Deferred(notify=False) from exc
 
 
 async def _ask_rasa(rasa: RasaClient, sender: str, text: str, inbox_id: Optional[int], first_try: bool,
@@ -105,20 +132,22 @@ async def _ask_rasa(rasa: RasaClient, sender: str, text: str, inbox_id: Optional
 
 
 async def answer(app: web.Application, channel: str, chat_id: str, text: str,
-                 send: Callable[[Reply], Awaitable[None]], turn: Turn) -> None:
-    """converse() for channels with an inbox: replies are sent with `send`; when Rasa is down the
-    citizen is asked once to wait, and Deferred tells the inbox to try the update again. A reply
-    the platform would not take (after the channel's own retries) goes to the outbox, with the
-    ones after it so their order holds."""
+                 send: Callable[[Reply, Optional[Accepted]], Awaitable[None]], turn: Turn,
+                 lead: Sequence[Reply] = ()) -> None:
+    """converse() for channels with an inbox: replies are sent with `send`, and what the platform
+    accepts is recorded at once (bot/receipts.py), so that the update processed again after a
+    crash sends only the rest. When Rasa is down the citizen is asked once to wait, and Deferred
+    tells the inbox to try the update again. A reply the platform would not take (after the
+    channel's own retries) goes to the outbox, with the ones after it so their order holds."""
     try:
-        replies = await converse(app, channel, chat_id, text, turn=turn)
+        replies = await converse(app, channel, chat_id, text, turn=turn, lead=lead)
     except Deferred as wait:
         if wait.notify:
-            await send(wait.reply)
+            await send(wait.reply, None)
         raise
     for i, reply in enumerate(replies):
         try:
-            await send(reply)
+            await send(reply, receipts.for_turn(app, turn, last=i == len(replies) - 1))
         except Exception as exc:
             log.warning("a %s reply could not be sent (%s); it goes to the outbox", channel, exc)
             await outbox.defer(app, [r.message_id for r in replies[i:] if r.message_id])

@@ -11,8 +11,7 @@ from typing import Optional
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot import messages, officials
-from bot.notify import tell_citizen
+from bot import messages, notify, officials
 from bot.replies import Reply
 from bot.state import DB
 from motcua.store import handoffs as store
@@ -49,23 +48,32 @@ async def relay(app: web.Application, handed_off: HandedOff, text: str) -> None:
         await officials.handoff_note(app, handed_off.relay_to, f"Công dân: {text[:3500]}")
 
 
-async def official_says(app: web.Application, handoff_id: int, official: str, text: str) -> bool:
+async def official_says(app: web.Application, handoff_id: int, official: str, text: str,
+                        inbox_id: Optional[int] = None) -> bool:
+    """An official's line to the citizen, stored with the handoff touched; `inbox_id` names the
+    officials' group update it came in (processed again: notify.Repeated, not a second line)."""
     async with app[DB].session() as session, session.begin():
+        await notify.check_repeated(session, inbox_id)
         handoff = await session.get(Handoff, handoff_id)
         if handoff is None or handoff.status not in store.OPEN:
             return False
         await store.touch(session, handoff, official=official)
-        sender_id = handoff.sender_id
-    await tell_citizen(app, sender_id, messages.HANDOFF_OFFICIAL_SAYS.format(name=official, text=text[:3500]))
+        staged = await notify.stage(session, app, handoff.sender_id,
+                                    messages.HANDOFF_OFFICIAL_SAYS.format(name=official, text=text[:3500]),
+                                    inbox_id=inbox_id)
+    await notify.send(app, staged)
     return True
 
 
-async def end(app: web.Application, handoff_id: int, by: str, notice: str = messages.HANDOFF_ENDED_BY_OFFICIAL) -> bool:
+async def end(app: web.Application, handoff_id: int, by: str, notice: str = messages.HANDOFF_ENDED_BY_OFFICIAL,
+              inbox_id: Optional[int] = None) -> bool:
     async with app[DB].session() as session, session.begin():
+        await notify.check_repeated(session, inbox_id)
         if not await store.end(session, handoff_id, by):
             return False
         sender_id = (await session.get(Handoff, handoff_id)).sender_id
-    await tell_citizen(app, sender_id, notice)
+        staged = await notify.stage(session, app, sender_id, notice, inbox_id=inbox_id)
+    await notify.send(app, staged)
     return True
 
 

@@ -15,8 +15,9 @@ from aiohttp import web
 from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 
 from bot import complaint_workflow as workflow
-from bot import handoff
+from bot import handoff, notify
 from bot.state import DB, SETTINGS, TELEGRAM
+from bot.turn import Turn
 from motcua.catalogue import load_catalogue
 from motcua.store import officials_posts as posts
 from motcua.store.cases import as_utc
@@ -154,12 +155,17 @@ def is_group_update(app: web.Application, update: Update) -> bool:
     return message is not None and message.chat.id == chat
 
 
-async def handle_group_update(app: web.Application, update: Update) -> None:
-    if update.callback_query is not None:
-        await _button(app, update.callback_query)
-    elif update.message is not None and update.message.reply_to_message is not None and update.message.text:
-        await _reply(app, update.message)
-    # Other chatter in the group is the officials' own business.
+async def handle_group_update(app: web.Application, update: Update, turn: Turn) -> None:
+    """An update of the group, from the inbox. Processed again after a crash, one whose action was
+    done (its message to the citizen is stored with it) stops there: nothing is done or said twice."""
+    try:
+        if update.callback_query is not None:
+            await _button(app, update.callback_query, turn.inbox_id)
+        elif update.message is not None and update.message.reply_to_message is not None and update.message.text:
+            await _reply(app, update.message, turn.inbox_id)
+        # Other chatter in the group is the officials' own business.
+    except notify.Repeated:
+        log.info("an officials' update processed again had been acted on; not acted on twice")
 
 
 def _actor(user: Optional[User]) -> str:
@@ -175,7 +181,7 @@ async def _linked_official(app: web.Application, user: Optional[User]) -> Option
         return await posts.official_of_telegram_user(session, user.id)
 
 
-async def _button(app: web.Application, query: CallbackQuery) -> None:
+async def _button(app: web.Application, query: CallbackQuery, inbox_id: Optional[int]) -> None:
     bot: Bot = app[TELEGRAM]
     parts = (query.data or "").split(":")
     if len(parts) < 3 or parts[0] not in ("of", "ho"):
@@ -184,7 +190,7 @@ async def _button(app: web.Application, query: CallbackQuery) -> None:
     verb, ticket = parts[1], parts[2]
     actor = _actor(query.from_user)
     if parts[0] == "ho":
-        ended = verb == "end" and ticket.isdigit() and await handoff.end(app, int(ticket), actor)
+        ended = verb == "end" and ticket.isdigit() and await handoff.end(app, int(ticket), actor, inbox_id=inbox_id)
         await bot.answer_callback_query(query.id, text="Đã kết thúc." if ended else "Cuộc trò chuyện đã kết thúc.")
         if ended:
             await handoff_note(app, int(ticket), f"{query.from_user.full_name if query.from_user else 'Cán bộ'} "
@@ -194,7 +200,7 @@ async def _button(app: web.Application, query: CallbackQuery) -> None:
         if verb == "take":
             official = await _linked_official(app, query.from_user)
             await workflow.act(app, ticket, "assign", actor, assignee_id=official.id if official else None,
-                               assignee_name=actor)
+                               assignee_name=actor, inbox_id=inbox_id)
             note = f"{query.from_user.full_name if query.from_user else 'Cán bộ'} đã nhận xử lý {ticket}."
         elif verb == "fwd":
             agencies = load_catalogue().locality.agencies
@@ -206,10 +212,10 @@ async def _button(app: web.Application, query: CallbackQuery) -> None:
                                        reply_to_message_id=query.message.message_id)
             return
         elif verb == "to" and len(parts) == 4:
-            done = await workflow.act(app, ticket, "forward", actor, agency=parts[3])
+            done = await workflow.act(app, ticket, "forward", actor, agency=parts[3], inbox_id=inbox_id)
             note = f"{ticket} đã chuyển đến {load_catalogue().locality.agency_name(done.agency)}."
         elif verb == "done":
-            await workflow.act(app, ticket, "resolve", actor, text=await _last_reply(app, ticket))
+            await workflow.act(app, ticket, "resolve", actor, text=await _last_reply(app, ticket), inbox_id=inbox_id)
             note = f"{ticket} đã được đánh dấu xử lý xong; công dân đã được thông báo."
         else:
             await bot.answer_callback_query(query.id)
@@ -233,7 +239,7 @@ async def _last_reply(app: web.Application, ticket: str) -> str:
     return replies[-1] if replies else RESOLVED_BY_TELEGRAM
 
 
-async def _reply(app: web.Application, message: Message) -> None:
+async def _reply(app: web.Application, message: Message, inbox_id: Optional[int]) -> None:
     """An official answered a post (or a note) about a ticket or a handoff: relay it to the citizen."""
     replied, text = message.reply_to_message, message.text
     if not (replied and replied.from_user and replied.from_user.is_bot) or not text:
@@ -241,7 +247,7 @@ async def _reply(app: web.Application, message: Message) -> None:
     tag = HANDOFF_TAG.match(replied.text or "")
     if tag is not None:
         name = message.from_user.full_name if message.from_user else "Cán bộ"
-        if await handoff.official_says(app, int(tag.group(1)), name, text):
+        if await handoff.official_says(app, int(tag.group(1)), name, text, inbox_id=inbox_id):
             await app[TELEGRAM].send_message(message.chat.id, "Đã gửi đến công dân.",
                                              reply_to_message_id=message.message_id)
         return
@@ -249,7 +255,8 @@ async def _reply(app: web.Application, message: Message) -> None:
     if match is None:
         return
     try:
-        await workflow.act(app, match.group(0).upper(), "reply", _actor(message.from_user), text=text)
+        await workflow.act(app, match.group(0).upper(), "reply", _actor(message.from_user), text=text,
+                           inbox_id=inbox_id)
     except (workflow.Refused, LookupError):
         return
     await app[TELEGRAM].send_message(message.chat.id, "Đã gửi phản hồi đến công dân.",

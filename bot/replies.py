@@ -14,6 +14,9 @@ class Reply:
     custom: dict[str, Any] = field(default_factory=dict)
     # The stored outgoing message (set by the gateway), so a failed send can go to the outbox.
     message_id: Optional[int] = None
+    # The platform's ids of the parts it accepted (a long reply is split), so that a reply sent
+    # again after a crash skips them (bot/receipts.py).
+    sent_parts: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {"text": self.text}

@@ -6,13 +6,9 @@ import logging
 
 from aiohttp import web
 
-from bot import outbox
-from bot.channels import may_push
-from bot.notify import push
-from bot.replies import Reply
+from bot import notify
 from bot.state import CASES, DB
 from motcua.dossier_text import render_change
-from motcua.store.conversations import record_message
 from motcua.store.ratings import rating_buttons
 from motcua.store.subscriptions import active_subscriptions, changed, claim_change
 
@@ -36,21 +32,16 @@ async def check_once(app: web.Application) -> int:
             dossier = current.get(sub.code)
             if dossier is None or not changed(sub, dossier.status, dossier.due_at):
                 continue
-            channel, _, chat_id = sub.sender_id.partition(":")
             text, buttons = render_change(dossier), UNSUBSCRIBE
             if dossier.status == "returned":
                 # The result is in the citizen's hands: time to ask how it went (the yardstick).
                 text += "\n" + RATE_DOSSIER
                 buttons = rating_buttons("dossier", dossier.code)
-            allowed = await may_push(app, channel, chat_id)
             async with db.session() as session, session.begin():
                 if not await claim_change(session, sub, dossier.status, dossier.due_at):
                     continue  # another gateway replica is telling them
-                # Stored as a pushed message: the web chat collects it on its next poll.
-                message_id = await record_message(session, channel, chat_id, "out", text, buttons, push=True,
-                                                  delivery=None if allowed else "outside_window")
-            if allowed:
-                if await push(app, channel, chat_id, Reply(text, buttons)):
-                    sent += 1
-                else:
-                    await outbox.defer(app, [message_id])
+                # Stored as a pushed message with the change claimed: the web chat collects it on
+                # its next poll; if this gateway dies before sending it, the outbox sends it.
+                staged = await notify.stage(session, app, sub.sender_id, text, buttons)
+            if await notify.send(app, staged):
+                sent += 1

@@ -27,6 +27,7 @@ from bot import channels, inbox, officials, officials_telegram
 from bot.gateway import answer, require_secret
 from bot.messages import split_text
 from bot.periodic import every
+from bot.receipts import Accepted, send_parts
 from bot.replies import Reply
 from bot.state import DB, HTTP, SETTINGS, TELEGRAM
 from bot.telegram_request import AiohttpRequest
@@ -41,6 +42,9 @@ SEND_ATTEMPTS = 5
 # Commands are the bot's menu; each stands for a message to Rasa.
 COMMANDS = {"/start": "/greet", "/help": "/ask_help", "/huy": "/restart"}
 NOT_TEXT = "Hiện tôi chỉ đọc được tin nhắn chữ. Anh/chị vui lòng nhập câu hỏi bằng chữ."
+# Said before the answer to a shared place or phone number (and the keyboard that asked for it removed).
+GOT_LOCATION = "Đã nhận vị trí."
+GOT_PHONE = "Đã nhận số điện thoại."
 
 
 def make_bot(app: web.Application) -> Bot:
@@ -85,11 +89,13 @@ async def handle_data(app: web.Application, data: dict[str, Any], turn: Turn) ->
 async def handle_update(app: web.Application, update: Update, turn: Turn) -> None:
     bot: Bot = app[TELEGRAM]
     if officials_telegram.is_group_update(app, update):
-        await officials_telegram.handle_group_update(app, update)
+        await officials_telegram.handle_group_update(app, update, turn)
         return
+    # Stored and sent with the answer (once, like it), ahead of it: e.g. "Đã nhận vị trí."
+    lead: list[Reply] = []
     if update.callback_query is not None:
         query = update.callback_query
-        await with_retry(lambda: bot.answer_callback_query(query.id))
+        await answer_callback(app, query.id)
         if query.message is None:
             return
         chat_id = query.message.chat.id
@@ -101,14 +107,13 @@ async def handle_update(app: web.Application, update: Update, turn: Turn) -> Non
         if message.location is not None:
             # A place shared on the map: the complaint form takes it as the place.
             text = f'/inform{{"location": "{message.location.latitude:.6f},{message.location.longitude:.6f}"}}'
-            await with_retry(lambda: bot.send_message(chat_id, "Đã nhận vị trí.", reply_markup=ReplyKeyboardRemove()))
+            lead = [Reply(GOT_LOCATION, custom={"remove_keyboard": True})]
         elif message.photo:
             # The largest size's file id; the dashboard fetches the picture through the Bot API.
             text = f'/inform{{"photo": "telegram:{message.photo[-1].file_id}"}}'
         elif message.contact is not None:
             text = message.contact.phone_number
-            await with_retry(lambda: bot.send_message(chat_id, "Đã nhận số điện thoại.",
-                                                      reply_markup=ReplyKeyboardRemove()))
+            lead = [Reply(GOT_PHONE, custom={"remove_keyboard": True})]
         elif message.text is not None:
             text = COMMANDS.get(message.text.split("@")[0].strip(), message.text)
         else:
@@ -119,7 +124,17 @@ async def handle_update(app: web.Application, update: Update, turn: Turn) -> Non
     # One chat's messages are answered in the order they came.
     async with inbox.chat_lock(app, CHANNEL, chat_id):
         await with_retry(lambda: bot.send_chat_action(chat_id, ChatAction.TYPING))
-        await answer(app, CHANNEL, str(chat_id), text, lambda reply: send(app, chat_id, reply), turn)
+        await answer(app, CHANNEL, str(chat_id), text, lambda reply, accepted: send(app, chat_id, reply, accepted), turn,
+                     lead=lead)
+
+
+async def answer_callback(app: web.Application, query_id: str) -> None:
+    """Stops the pressed button's spinner: a courtesy. Telegram takes one answer per query, within
+    seconds, so an update processed again after a crash gets an error here, and goes on."""
+    try:
+        await with_retry(lambda: app[TELEGRAM].answer_callback_query(query_id))
+    except TelegramError as exc:
+        log.info("a callback query was not answered (%s)", type(exc).__name__)
 
 
 # --- sending ---------------------------------------------------------------------------------
@@ -130,17 +145,20 @@ class TelegramChannel:
     def __init__(self, app: web.Application) -> None:
         self.app = app
 
-    async def send(self, chat_id: str, reply: Reply) -> None:
-        await send(self.app, int(chat_id), reply)
+    async def send(self, chat_id: str, reply: Reply, accepted: Optional[Accepted] = None) -> None:
+        await send(self.app, int(chat_id), reply, accepted)
 
     async def may_push(self, chat_id: str) -> bool:
         return True
 
 
-async def send(app: web.Application, chat_id: int, reply: Reply) -> None:
+async def send(app: web.Application, chat_id: int, reply: Reply, accepted: Optional[Accepted] = None) -> None:
+    """The reply's parts not sent yet, each recorded through `accepted` as Telegram takes it."""
     bot: Bot = app[TELEGRAM]
     markup: Any = None
-    if reply.custom.get("request_contact"):
+    if reply.custom.get("remove_keyboard"):
+        markup = ReplyKeyboardRemove()
+    elif reply.custom.get("request_contact"):
         # Telegram's own button that sends the citizen's phone number, so it need not be typed.
         markup = ReplyKeyboardMarkup([[KeyboardButton("Chia sẻ số điện thoại", request_contact=True)]],
                                      one_time_keyboard=True, resize_keyboard=True)
@@ -154,9 +172,13 @@ async def send(app: web.Application, chat_id: int, reply: Reply) -> None:
                     for b in reply.buttons]
         markup = InlineKeyboardMarkup(rows)
     parts = split_text(reply.text or "", MESSAGE_LIMIT)
-    for i, part in enumerate(parts):
+
+    async def send_part(i: int, part: str) -> str:
         last = i == len(parts) - 1
-        await with_retry(lambda: bot.send_message(chat_id, part or "…", reply_markup=markup if last else None))
+        sent = await with_retry(lambda: bot.send_message(chat_id, part or "…", reply_markup=markup if last else None))
+        return str(sent.message_id)
+
+    await send_parts(reply, parts, send_part, accepted)
 
 
 async def with_retry(call: Callable[[], Awaitable[Any]], attempts: int = SEND_ATTEMPTS) -> Any:

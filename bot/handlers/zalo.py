@@ -18,6 +18,7 @@ from aiohttp import web
 from bot import channels, inbox
 from bot.gateway import answer, require_secret
 from bot.messages import split_text
+from bot.receipts import Accepted, send_parts
 from bot.replies import Reply
 from bot.state import DB, HTTP, SETTINGS
 from bot.turn import Turn
@@ -114,7 +115,7 @@ async def handle_event(app: web.Application, event: dict[str, Any], turn: Turn) 
             await bot.call("sendChatAction", chat_id=chat_id, action="typing")
         except ZaloError:
             pass  # only a courtesy
-        await answer(app, CHANNEL, chat_id, text, lambda reply: send(app, chat_id, reply), turn)
+        await answer(app, CHANNEL, chat_id, text, lambda reply, accepted: send(app, chat_id, reply, accepted), turn)
 
 
 async def choice_payload(app: web.Application, chat_id: str, text: str, channel: str = CHANNEL) -> Optional[str]:
@@ -139,9 +140,13 @@ def render(reply: Reply) -> str:
     return text
 
 
-async def send(app: web.Application, chat_id: str, reply: Reply) -> None:
-    for part in split_text(render(reply), MESSAGE_LIMIT):
-        await app[BOT].call("sendMessage", chat_id=chat_id, text=part or "…")
+async def send(app: web.Application, chat_id: str, reply: Reply, accepted: Optional[Accepted] = None) -> None:
+    """The reply's parts not sent yet, each recorded through `accepted` as Zalo takes it."""
+    async def send_part(i: int, part: str) -> str:
+        result = await app[BOT].call("sendMessage", chat_id=chat_id, text=part or "…")
+        return str(result.get("message_id") or "") if isinstance(result, dict) else ""
+
+    await send_parts(reply, split_text(render(reply), MESSAGE_LIMIT), send_part, accepted)
 
 
 class ZaloChannel:
@@ -150,8 +155,8 @@ class ZaloChannel:
     def __init__(self, app: web.Application) -> None:
         self.app = app
 
-    async def send(self, chat_id: str, reply: Reply) -> None:
-        await send(self.app, chat_id, reply)
+    async def send(self, chat_id: str, reply: Reply, accepted: Optional[Accepted] = None) -> None:
+        await send(self.app, chat_id, reply, accepted)
 
     async def may_push(self, chat_id: str) -> bool:
         return True

@@ -25,6 +25,7 @@ from bot import channels, inbox
 from bot.gateway import answer
 from bot.handlers.zalo import NOT_TEXT, choice_payload, render
 from bot.messages import split_text
+from bot.receipts import Accepted, send_parts
 from bot.replies import Reply
 from bot.state import DB, HTTP, SETTINGS
 from bot.turn import Turn
@@ -88,7 +89,8 @@ class OaClient:
             log.info("Zalo OA access token refreshed")
             return body["access_token"]
 
-    async def send_text(self, user_id: str, text: str) -> None:
+    async def send_text(self, user_id: str, text: str) -> str:
+        """The message's id at Zalo once it is accepted."""
         token = await self.token()
         for attempt in (1, 2):
             async with self.http.post(f"{self.settings.zalo_oa_api_base_url}/v3.0/oa/message/cs",
@@ -97,11 +99,13 @@ class OaClient:
                 body = await resp.json(content_type=None)
             code = int(body.get("error") or 0)
             if code == 0:
-                return
+                data = body.get("data")
+                return str(data.get("message_id") or "") if isinstance(data, dict) else ""
             if code in TOKEN_ERRORS and attempt == 1:
                 token = await self.refresh(token)
                 continue
             raise OaError(code, str(body.get("message")))
+        raise OaError(-1, "unreachable")  # the loop returns or raises
 
 
 OA = web.AppKey("zalo_oa", OaClient)
@@ -146,12 +150,15 @@ async def handle_event(app: web.Application, event: dict[str, Any], turn: Turn) 
         return
     async with inbox.chat_lock(app, CHANNEL, user_id):
         text = await choice_payload(app, user_id, text, channel=CHANNEL) or text
-        await answer(app, CHANNEL, user_id, text, lambda reply: send(app, user_id, reply), turn)
+        await answer(app, CHANNEL, user_id, text, lambda reply, accepted: send(app, user_id, reply, accepted), turn)
 
 
-async def send(app: web.Application, user_id: str, reply: Reply) -> None:
-    for part in split_text(render(reply), MESSAGE_LIMIT):
-        await app[OA].send_text(user_id, part or "…")
+async def send(app: web.Application, user_id: str, reply: Reply, accepted: Optional[Accepted] = None) -> None:
+    """The reply's parts not sent yet, each recorded through `accepted` as Zalo takes it."""
+    async def send_part(i: int, part: str) -> str:
+        return await app[OA].send_text(user_id, part or "…")
+
+    await send_parts(reply, split_text(render(reply), MESSAGE_LIMIT), send_part, accepted)
 
 
 async def in_reply_window(app: web.Application, user_id: str, now: Optional[datetime] = None) -> bool:
@@ -169,8 +176,8 @@ class ZaloOaChannel:
     def __init__(self, app: web.Application) -> None:
         self.app = app
 
-    async def send(self, chat_id: str, reply: Reply) -> None:
-        await send(self.app, chat_id, reply)
+    async def send(self, chat_id: str, reply: Reply, accepted: Optional[Accepted] = None) -> None:
+        await send(self.app, chat_id, reply, accepted)
 
     async def may_push(self, chat_id: str) -> bool:
         return await in_reply_window(self.app, chat_id)

@@ -39,14 +39,16 @@ async def record_message(
     push: bool = False,
     inbox_id: Optional[int] = None,
     delivery: Optional[str] = None,
+    claimed_by: Optional[str] = None,
 ) -> Optional[int]:
     """Store a message; its id. With an inbox id, a second call for the same update stores nothing
-    and gives None (messages.inbox_id is unique). Core statements: every turn stores two or more
-    messages, and the ORM's unit of work was most of the gateway's store CPU (bench/load.py)."""
+    and gives None (messages.inbox_id is unique). `claimed_by` names the gateway about to push it.
+    Core statements: every turn stores two or more messages, and the ORM's unit of work was most
+    of the gateway's store CPU (bench/load.py)."""
     conv_id = await conversation_id(session, channel, chat_id)
     now = utcnow()
     values = dict(conversation_id=conv_id, direction=direction, text=text, buttons=list(buttons) if buttons else None,
-                  push=push, inbox_id=inbox_id, delivery=delivery, created_at=now)
+                  push=push, inbox_id=inbox_id, delivery=delivery, created_at=now, claimed_by=claimed_by)
     if inbox_id is None:
         message_id = (await session.execute(insert(Message.__table__).values(**values))).inserted_primary_key[0]
     else:
@@ -56,6 +58,24 @@ async def record_message(
     await session.execute(update(Conversation.__table__).where(Conversation.__table__.c.id == conv_id)
                           .values(last_message_at=now))
     return message_id
+
+
+async def record_replies(session: AsyncSession, channel: str, chat_id: str,
+                         replies: Sequence[tuple[str, Optional[Sequence[dict]]]]) -> list[int]:
+    """A turn's replies (text, buttons), in order; their ids. One conversation lookup and one touch
+    of the conversation for all of them: the transaction holds SQLite's write lock for less time."""
+    if not replies:
+        return []
+    conv_id = await conversation_id(session, channel, chat_id)
+    now = utcnow()
+    ids = []
+    for text, buttons in replies:
+        values = dict(conversation_id=conv_id, direction="out", text=text, buttons=list(buttons) if buttons else None,
+                      push=False, created_at=now)
+        ids.append((await session.execute(insert(Message.__table__).values(**values))).inserted_primary_key[0])
+    await session.execute(update(Conversation.__table__).where(Conversation.__table__.c.id == conv_id)
+                          .values(last_message_at=now))
+    return ids
 
 
 async def stored_replies(session: AsyncSession, inbox_id: int) -> list[Message]:

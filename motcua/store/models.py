@@ -47,13 +47,33 @@ class Message(Base):
     buttons = Column(JSON, nullable=True)
     # True for messages the bot sends on its own (notifications), which the channel must push.
     push = Column(Boolean, nullable=False, default=False)
-    # The inbox update this incoming message came from: storing it again on a retry is a no-op.
+    # The inbox update this message belongs to: the citizen's message it came in (storing it again
+    # on a retry is a no-op), or the message an update of the officials' group pushed to a citizen
+    # (an update processed again after a crash does not push it twice).
     inbox_id = Column(Integer, nullable=True, unique=True)
-    # For pushed messages on channels that may refuse them: "outside_window", "failed".
+    # For pushed messages on channels that may refuse them: "outside_window", "failed"; in the
+    # outbox: "retry", "sending" (claimed by one gateway), "sent".
     delivery = Column(String(16), nullable=True)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    # Sent once (migration 0014): when the platform accepted the whole message, and the ids it gave
+    # the parts it accepted so far (space-separated; a long reply goes out in parts). A message
+    # sent again after a crash skips what the platform already took. For a citizen's message
+    # during a handoff, delivered_at is when it was relayed to the officials.
+    delivered_at = Column(DateTime(timezone=True), nullable=True)
+    platform_ids = Column(Text, nullable=True)
+    # The gateway sending a pushed message or holding an outbox claim (GATEWAY_ID): if it dies
+    # before the platform accepts the message, its next incarnation or another gateway sends it.
+    claimed_by = Column(String(100), nullable=True)
 
     conversation = relationship("Conversation", back_populates="messages")
+
+
+# Partial indexes (migration 0014): the outbox's pass reads only messages waiting for it, and only
+# messages in flight are looked at for a gateway that died; a turn's replies enter neither.
+_WAITING = Message.delivery.isnot(None)
+_IN_FLIGHT = Message.claimed_by.isnot(None) & Message.delivered_at.is_(None)
+Index("ix_messages_delivery", Message.delivery, sqlite_where=_WAITING, postgresql_where=_WAITING)
+Index("ix_messages_in_flight", Message.claimed_by, sqlite_where=_IN_FLIGHT, postgresql_where=_IN_FLIGHT)
 
 
 class DossierLookup(Base):

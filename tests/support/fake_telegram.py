@@ -4,7 +4,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import random
 import time
+from dataclasses import dataclass
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
@@ -14,10 +16,21 @@ TOKEN = "123456:TEST-token"
 WEBHOOK_SECRET = "s3cret-webhook"
 
 
+@dataclass(frozen=True)
+class Taken:
+    """A message the fake platform took: when its request arrived and when it answered (time.monotonic())."""
+
+    chat_id: str
+    text: str
+    platform_id: str
+    arrived: float
+    answered: float
+
+
 @contextlib.asynccontextmanager
-async def running(token: str):
+async def running(token: str, latency: tuple[float, float] = (0.0, 0.0)):
     """A FakeTelegram served on a free local port; `base_url` is where the bot should call it."""
-    fake = FakeTelegram(token)
+    fake = FakeTelegram(token, latency)
     server = TestServer(fake.app)
     await server.start_server()
     fake.base_url = str(server.make_url("")).rstrip("/")
@@ -28,9 +41,16 @@ async def running(token: str):
 
 
 class FakeTelegram:
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, latency: tuple[float, float] = (0.0, 0.0)) -> None:
         self.token = token
         self.calls: list[tuple[str, dict]] = []
+        # Each sendMessage takes a time drawn from `latency` (seconds) before it is answered, as the
+        # real servers' round trip does, and the message is taken when it is answered. A request
+        # whose sender is gone by then is dropped (aiohttp's test server cancels its handler): the
+        # fake takes only what its sender could hear accepted. (A real platform may take a message
+        # whose answer never reaches a sender that died meanwhile.)
+        self.latency = latency
+        self.accepted: list[Taken] = []
         self.rate_limit_next = 0  # how many coming sendMessage calls get a 429
         self.fail_next = 0  # how many coming sendMessage calls get a 502 (Telegram having trouble)
         self.hold: asyncio.Event | None = None  # while set to an unset Event, `hold_method` hangs
@@ -72,6 +92,9 @@ class FakeTelegram:
         if method == self.hold_method and self.hold is not None and not self.hold.is_set():
             self.held += 1
             await self.hold.wait()
+        arrived = time.monotonic()
+        if method == "sendMessage" and self.latency[1] > 0:
+            await asyncio.sleep(random.uniform(*self.latency))
         if method == "sendMessage" and self.fail_next > 0:
             self.fail_next -= 1
             self.calls.append(("sendMessage:502", params))
@@ -80,6 +103,8 @@ class FakeTelegram:
         if method == "sendMessage":
             message = {"message_id": next(self._ids), "date": int(time.time()),
                        "chat": {"id": int(params["chat_id"]), "type": "private"}, "text": params["text"]}
+            self.accepted.append(Taken(str(params["chat_id"]), params["text"], str(message["message_id"]), arrived,
+                                          time.monotonic()))
             return web.json_response({"ok": True, "result": message})
         if method == "getMe":
             return web.json_response({"ok": True, "result": {"id": 42, "is_bot": True, "first_name": "Một Cửa Bot",

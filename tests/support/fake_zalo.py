@@ -1,17 +1,40 @@
 """A local fake of the Zalo Bot Platform API (its JSON shapes), for channel tests."""
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
+import random
 import time
 
 from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from tests.support.fake_telegram import Taken
+
+
+@contextlib.asynccontextmanager
+async def running(token: str, latency: tuple[float, float] = (0.0, 0.0)):
+    """A FakeZalo served on a free local port; `base_url` is where the bot should call it."""
+    fake = FakeZalo(token, latency)
+    server = TestServer(fake.app)
+    await server.start_server()
+    fake.base_url = str(server.make_url("")).rstrip("/")
+    try:
+        yield fake
+    finally:
+        await server.close()
 
 
 class FakeZalo:
-    def __init__(self, token: str) -> None:
+    def __init__(self, token: str, latency: tuple[float, float] = (0.0, 0.0)) -> None:
         self.token = token
         self.calls: list[tuple[str, dict]] = []
         self.fail_next_ok_false = 0  # coming sendMessage calls answered HTTP 200 with ok: false (429)
+        # As FakeTelegram's: each sendMessage answered after a time drawn from `latency`, and taken then.
+        self.latency = latency
+        self.accepted: list[Taken] = []
+        self.base_url = ""
         self.app = web.Application()
         self.app.router.add_post("/bot{token}/{method}", self.handle)
 
@@ -23,13 +46,18 @@ class FakeZalo:
             return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"})
         method = request.match_info["method"]
         params = await request.json()
+        arrived = time.monotonic()
+        if method == "sendMessage" and self.latency[1] > 0:
+            await asyncio.sleep(random.uniform(*self.latency))
         if method == "sendMessage" and self.fail_next_ok_false > 0:
             self.fail_next_ok_false -= 1
             self.calls.append(("sendMessage:fail", params))
             return web.json_response({"ok": False, "error_code": 429, "description": "Too many requests"})
         self.calls.append((method, params))
         if method == "sendMessage":
-            return web.json_response({"ok": True, "result": {"message_id": f"m{len(self.calls)}",
+            message_id = f"m{len(self.calls)}"
+            self.accepted.append(Taken(params["chat_id"], params["text"], message_id, arrived, time.monotonic()))
+            return web.json_response({"ok": True, "result": {"message_id": message_id,
                                                              "date": int(time.time() * 1000)}})
         if method == "getUpdates":
             return web.json_response({"ok": False, "error_code": 408, "description": "Request timeout"})

@@ -12,7 +12,21 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from bot import admin, auth, channels, dashboard, escalation, handoff, health, inbox, messages, officials, open311, outbox
+from bot import (
+    admin,
+    auth,
+    channels,
+    dashboard,
+    escalation,
+    handoff,
+    health,
+    inbox,
+    messages,
+    model_server,
+    officials,
+    open311,
+    outbox,
+)
 from bot.handlers import telegram, webchat, zalo, zalo_oa
 from bot.periodic import every
 from bot.rasa_client import RasaClient
@@ -34,6 +48,7 @@ ROUTES = [
     web.post("/webchat/messages", webchat.post_message),
     web.get("/webchat/updates", webchat.get_updates),
     web.get("/healthz", health.healthz),
+    web.get("/models/serving", model_server.serving),
     web.post("/telegram/webhook", telegram.webhook),
     web.post("/zalo/webhook", zalo.webhook),
     web.post("/zalo-oa/webhook", zalo_oa.webhook),

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import sys
 from typing import Optional
 
@@ -19,7 +20,24 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(_train_candidate(settings))
     path = ensure_model(settings.models_dir, force=args.force)
     print(f"Model: {path}")
+    if args.publish:
+        name = asyncio.run(_publish(settings, path))
+        print(f"Published for the Rasa replicas (MODEL_SERVER_URL): {name}")
     return 0
+
+
+async def _publish(settings: Settings, path) -> str:
+    """Keeps the model in the store and publishes it, unless a model for the same data is published."""
+    from motcua.store import Database, model_files
+    from motcua.training import Inputs, inputs_hash
+
+    db = Database(settings.database_url)
+    try:
+        await db.migrate()
+        async with db.session() as session, session.begin():
+            return await model_files.publish_for_data(session, path, inputs_hash(Inputs(), admin=False))
+    finally:
+        await db.dispose()
 
 
 async def _train_candidate(settings: Settings) -> int:
@@ -80,11 +98,13 @@ def _rasa_command(settings: Settings, token: str, host: str, port: int) -> tuple
     from motcua.rasa_endpoints import write_endpoints
 
     endpoints = PROJECT_ROOT / "var" / f"rasa-endpoints-{port}.yml"
-    env = write_endpoints(settings, endpoints)
+    env = write_endpoints(dataclasses.replace(settings, rasa_token=token), endpoints)
     # The token goes through the environment, not the command line (which `ps` shows to every user):
     # motcua.rasa_run hands it to Rasa inside the process.
+    # With a model server, Rasa pulls the published model from it (and keeps pulling); else it serves a file.
+    model = [] if settings.model_server_url else ["--model", str(_rasa_model(settings))]
     return [settings.engine_python, "-m", "motcua.rasa_run", "run", "--enable-api",
-            "--model", str(_rasa_model(settings)), "--endpoints", str(endpoints),
+            *model, "--endpoints", str(endpoints),
             "--credentials", str(PROJECT_ROOT / "credentials.yml"),
             "--interface", host, "--port", str(port)], {**env, TOKEN_ENV: token}
 
@@ -312,6 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--candidate", action="store_true",
                        help="as the admin page does: train, evaluate next to the model Rasa serves (RASA_URL, "
                             "RASA_TOKEN), promote it if it is not worse, record it in the model history")
+    train.add_argument("--publish", action="store_true",
+                       help="also keep the model in the store (DATABASE_URL) and publish it to the Rasa replicas that "
+                            "pull from the gateways (MODEL_SERVER_URL), unless a model for the same data is published")
     train.set_defaults(func=cmd_train)
 
     nlu = verbs.add_parser("nlu", help="NLU tools")

@@ -1,6 +1,6 @@
 """Rasa's endpoints file, written from the settings: where the action server is, and — in
 production mode — the SQL tracker store and the Redis lock store that let several Rasa
-replicas serve the same conversations.
+replicas serve the same conversations, and the model server they pull the published model from.
 
 Passwords are not written to the file: it refers to environment variables (Rasa substitutes
 `${VAR}` in plain scalars), which the command that starts Rasa sets."""
@@ -16,6 +16,7 @@ from motcua.settings import Settings
 
 TRACKER_PASSWORD_VAR = "MOTCUA_TRACKER_STORE_PASSWORD"
 LOCK_PASSWORD_VAR = "MOTCUA_LOCK_STORE_PASSWORD"
+MODEL_SERVER_TOKEN_VAR = "MOTCUA_MODEL_SERVER_TOKEN"
 # Rasa's SQL tracker store names dialects as SQLAlchemy does (psycopg2 for PostgreSQL).
 _SQL_DIALECTS = {"postgresql": "postgresql", "postgres": "postgresql", "postgresql+psycopg2": "postgresql",
                  "sqlite": "sqlite"}
@@ -70,8 +71,13 @@ def write_endpoints(settings: Settings, dest: Path) -> dict[str, str]:
     if settings.rasa_lock_store_url:
         config["lock_store"], extra = lock_store(settings.rasa_lock_store_url)
         env.update(extra)
+    if settings.model_server_url:
+        # Rasa's model-server protocol (bot/model_server.py); the token is Rasa's own API token.
+        config["models"] = {"url": settings.model_server_url, "token": "${%s}" % MODEL_SERVER_TOKEN_VAR,
+                            "wait_time_between_pulls": max(1, int(settings.model_pull_seconds))}
+        env[MODEL_SERVER_TOKEN_VAR] = settings.rasa_token or ""
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text("# Written by motcua from the settings (RASA_TRACKER_STORE_URL, RASA_LOCK_STORE_URL,\n"
-                    "# ACTION_ENDPOINT_URL) each time Rasa starts; edit those, not this file.\n"
+                    "# ACTION_ENDPOINT_URL, MODEL_SERVER_URL) each time Rasa starts; edit those, not this file.\n"
                     + yaml.safe_dump(config, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return env

@@ -63,6 +63,10 @@ class Settings:
     rasa_tracker_store_url: Optional[str] = field(default=None, repr=False)
     rasa_lock_store_url: Optional[str] = field(default=None, repr=False)
     action_server_url: str = "http://127.0.0.1:5055/webhook"
+    # Where Rasa pulls its model from (MODEL_SERVER_URL: a gateway's /models/serving), every
+    # MODEL_PULL_SECONDS; unset, Rasa serves a model file from MOTCUA_MODELS_DIR.
+    model_server_url: Optional[str] = None
+    model_pull_seconds: float = 10.0
     models_dir: Path = PROJECT_ROOT / "models"
     # Where admins' annotations and FAQ files go (default: beside the training data, in nlu/data/);
     # with several gateways, a folder they share.
@@ -139,6 +143,8 @@ class Settings:
             rasa_tracker_store_url=_opt(env, "RASA_TRACKER_STORE_URL"),
             rasa_lock_store_url=_opt(env, "RASA_LOCK_STORE_URL"),
             action_server_url=_opt(env, "ACTION_ENDPOINT_URL") or d.action_server_url,
+            model_server_url=_opt(env, "MODEL_SERVER_URL"),
+            model_pull_seconds=_num(env, "MODEL_PULL_SECONDS", d.model_pull_seconds),
             models_dir=Path(_opt(env, "MOTCUA_MODELS_DIR") or d.models_dir),
             admin_data_dir=Path(v) if (v := _opt(env, "MOTCUA_ADMIN_DATA_DIR")) else None,
             telegram_bot_token=_opt(env, "TELEGRAM_BOT_TOKEN"),

@@ -247,13 +247,14 @@ def test_security_context(manifests: list[dict[str, Any]]) -> None:
 
 
 # What each process writes, beside /tmp, with a read-only root filesystem (the image's project is
-# /app, the user's home /home/motcua): Rasa's endpoints file (/app/var, motcua.cli._rasa_command)
-# and the models volume's lock file (motcua.training.ensure_model); Rasa's training cache (/app/.rasa)
+# /app, the user's home /home/motcua): Rasa's endpoints file (/app/var, motcua.cli._rasa_command);
+# the models a training writes (motcua.training.ensure_model; a Rasa replica has none: it pulls the
+# published model into /tmp, bot/model_server.py); Rasa's training cache (/app/.rasa)
 # and its and Keras's settings in $HOME when training (the Job, retraining in a gateway); the
 # admins' files (/admin-data) from the gateways.
 WRITABLE = {
     ("motcua-gateway", "gateway"): {"/tmp", "/app/var", "/app/.rasa", "/home/motcua", "/models", "/admin-data"},
-    ("motcua-rasa", "rasa"): {"/tmp", "/app/var", "/home/motcua", "/models"},
+    ("motcua-rasa", "rasa"): {"/tmp", "/app/var", "/home/motcua"},
     ("motcua-actions", "actions"): {"/tmp"},
     ("motcua-setup", "migrate"): {"/tmp"},
     ("motcua-setup", "train"): {"/tmp", "/app/.rasa", "/home/motcua", "/models"},
@@ -417,7 +418,8 @@ def test_each_process_gets_what_it_needs(manifests: list[dict[str, Any]]) -> Non
     def env(name: str) -> set[str]:
         return set(env_of(deployments[name]["spec"]["template"]["spec"]["containers"][0]))
 
-    assert {"RASA_TOKEN", "RASA_TRACKER_STORE_URL", "RASA_LOCK_STORE_URL", "ACTION_ENDPOINT_URL"} == env("motcua-rasa")
+    assert {"RASA_TOKEN", "RASA_TRACKER_STORE_URL", "RASA_LOCK_STORE_URL", "ACTION_ENDPOINT_URL", "MODEL_SERVER_URL",
+            "MODEL_PULL_SECONDS"} == env("motcua-rasa")
     assert {"RASA_SERVICE", "RASA_TOKEN", "DATABASE_URL", "CASE_DATABASE_URL"} <= env("motcua-gateway")
     assert {"DATABASE_URL", "CASE_DATABASE_URL"} == env("motcua-actions")
 
@@ -440,12 +442,17 @@ def test_services_select_their_deployments(manifests: list[dict[str, Any]]) -> N
         assert all(p["targetPort"] in declared for p in svc["spec"]["ports"]), name
     headless = [s for s in services.values() if s["spec"].get("clusterIP") == "None"]
     assert [s["spec"]["selector"]["app.kubernetes.io/component"] for s in headless] == ["rasa"]
+    # Rasa pulls the model from every gateway, ready or not (a gateway is ready once a Rasa has a model).
+    rasa = deployments["motcua-rasa"]["spec"]["template"]["spec"]["containers"][0]
+    model_server = services[urlsplit(env_of(rasa)["MODEL_SERVER_URL"]["value"]).hostname]
+    assert model_server["spec"]["publishNotReadyAddresses"] is True
+    assert model_server["spec"]["selector"]["app.kubernetes.io/component"] == "gateway"
     # The gateways find every Rasa replica through it (one conversation, one replica).
     gateway = deployments["motcua-gateway"]["spec"]["template"]["spec"]["containers"][0]
     assert urlsplit(env_of(gateway)["RASA_SERVICE"]["value"]).hostname == headless[0]["metadata"]["name"]
     # The addresses the processes are given are Services of the render, on their ports.
     for name, _, c in all_containers(manifests):
-        for variable in ("RASA_URLS", "RASA_SERVICE", "ACTION_ENDPOINT_URL"):
+        for variable in ("RASA_URLS", "RASA_SERVICE", "ACTION_ENDPOINT_URL", "MODEL_SERVER_URL"):
             for url in str(env_of(c).get(variable, {}).get("value", "")).split(","):
                 if url:
                     parts = urlsplit(url)
@@ -556,9 +563,10 @@ def test_network_policies(manifests: list[dict[str, Any]]) -> None:
     def outbound(src: Pod, port: int, dst: Optional[Pod] = None, ip: Optional[str] = None, protocol: str = "TCP") -> bool:
         return allowed(policies, "Egress", src, port, peer=dst, ip=ip, protocol=protocol)
 
-    # Only the gateway is reachable, and only from the ingress controller.
+    # Only the gateway is reachable, and only from the ingress controller (and from Rasa, for the model).
     assert inbound(gateway, 8080, controller)
-    assert not any(inbound(gateway, 8080, p) for p in (stranger, rasa, actions, setup))
+    assert inbound(gateway, 8080, rasa) and outbound(rasa, 8080, gateway)
+    assert not any(inbound(gateway, 8080, p) for p in (stranger, actions, setup))
     assert not any(inbound(p, port, controller) for p, port in ((rasa, 5005), (actions, 5055), (setup, 8080)))
     # Rasa only from the gateways, the action server only from Rasa — both ways round.
     assert inbound(rasa, 5005, gateway) and outbound(gateway, 5005, rasa)

@@ -26,7 +26,7 @@ from motcua.rasa_api import RasaApi
 from motcua.rasa_replicas import RasaReplicas
 from motcua.retrain.progress import PROGRESS_PREFIX, Progress, trainable_components
 from motcua.retrain.rule import decide
-from motcua.store import model_history
+from motcua.store import model_files, model_history
 from motcua.store.models import Conversation, ModelVersion
 from motcua.supervisor import _child_setup  # own process group, ended with the gateway
 
@@ -90,12 +90,34 @@ class Retrainer:
         return await self.api.serving(rasa_url)
 
     async def sync(self):
-        """The ModelVersion Rasa serves (registered on first sight); None when Rasa is down."""
+        """The ModelVersion Rasa serves (registered on first sight, and published if no model is
+        yet, so that replicas pulling from the gateways find it); None when Rasa is down."""
         name = await self.serving_name()
         if not name:
             return None
         async with self.db.session() as session, session.begin():
+            if await model_files.published(session) is None and (self.workspace.models_dir / name).is_file():
+                await model_files.publish(session, await model_files.keep(session, self.workspace.models_dir / name,
+                                                                          self._base_hash()))
             return await model_history.note_serving(session, name)
+
+    async def _local(self, name: str) -> Optional[Path]:
+        """The model file in this gateway's models folder, written there from the store if another
+        gateway trained it (no shared volume); None if neither has it."""
+        path = self.workspace.models_dir / name
+        if not path.is_file():
+            async with self.db.session() as session:
+                content = await model_files.content(session, name)
+            if content is None:
+                return None
+            tmp = path.with_suffix(".part")
+            tmp.write_bytes(content)
+            os.replace(tmp, path)
+        return path
+
+    def _base_hash(self) -> str:
+        """The hash of the data outside the admins' files (motcua.training.inputs_hash)."""
+        return training.inputs_hash(self.workspace.files.inputs(), admin=False)
 
     async def swap(self, path: Path) -> float:
         """PUT /model on every replica, one after the other (the others keep answering meanwhile).
@@ -137,11 +159,15 @@ class Retrainer:
         async with self._swap:
             async with self.db.session() as session:
                 model = await session.get(ModelVersion, model_id)
-            if model is None or not model.name or not (self.workspace.models_dir / model.name).is_file():
-                raise SwapFailed("Không tìm thấy tệp của mô hình này trong thư mục models/.")
+            path = await self._local(model.name) if model is not None and model.name else None
+            if model is None or path is None:
+                raise SwapFailed("Không tìm thấy tệp của mô hình này (thư mục models/ hay kho dữ liệu).")
+            async with self.db.session() as session, session.begin():
+                # Published first: replicas that pull (model server) take it even if a PUT below fails.
+                await model_files.publish(session, await model_files.keep(session, path, self._base_hash()))
             carried = not self.persistent_trackers
             trackers = await self._trackers(await self._active_senders()) if carried else {}
-            seconds = await self.swap(self.workspace.models_dir / model.name)
+            seconds = await self.swap(path)
             restored = await self._restore(trackers) if carried else 0
             async with self.db.session() as session, session.begin():
                 await model_history.add_event(session, model_id, action, actor, reason, swap_seconds=seconds)
@@ -253,9 +279,9 @@ class Retrainer:
         async def baseline() -> Optional[str]:
             """Asked by the worker once the candidate is ready: the model serving now."""
             now = await self._serving_now()
-            path = ws.models_dir / now.name if now is not None and now.name else None
+            path = await self._local(now.name) if now is not None and now.name else None
             await self._update(run_id, baseline_id=now.id if now is not None else None)
-            return str(path) if path is not None and path.is_file() else None
+            return str(path) if path is not None else None
 
         with training.domain_argument(inputs) as domain, tempfile.TemporaryDirectory(prefix="motcua-retrain-") as tmp:
             spec = {"train": not target.exists(), "candidate": str(target), "config": str(inputs.config),
@@ -265,6 +291,9 @@ class Retrainer:
             await self._update(run_id, name=target.name, data_hash=training.inputs_hash(inputs))
             result = await self._worker(run_id, Path(tmp) / "spec.json", trainable_components(inputs.config), baseline)
         verdict = decide(result["candidate"], result.get("current"))
+        # Kept whatever the verdict: an admin may override a refusal from any gateway.
+        async with self.db.session() as session, session.begin():
+            await model_files.keep(session, target, self._base_hash())
         await self._update(run_id, scores=result["candidate"], baseline_scores=result.get("current"),
                            reasons=verdict.reasons, train_seconds=result.get("train_seconds"))
         if not verdict.ok:

@@ -4,7 +4,20 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import declarative_base, relationship
 
 # SQLAlchemy 1.4 has no type information: its base class is Any to the type checker.
@@ -371,3 +384,21 @@ class RateCounter(Base):
     key = Column(String(200), primary_key=True)
     window = Column(Integer, primary_key=True)
     count = Column(Integer, nullable=False)
+
+
+class ModelFile(Base):
+    """A model's file, kept in the store so that every Rasa replica can pull it from any gateway
+    (Rasa's model-server protocol, bot/model_server.py) without a shared volume. The one the
+    replicas serve is the one published last."""
+
+    __tablename__ = "model_files"
+
+    name = Column(String(200), primary_key=True)  # the file name: motcua-<hash>[-<run>].tar.gz
+    sha256 = Column(String(64), nullable=False)
+    size = Column(Integer, nullable=False)
+    # The hash of the data outside the admins' files it was trained for (motcua.training.inputs_hash):
+    # a new image's data replaces a model admins promoted for older data.
+    base_hash = Column(String(32), nullable=True)
+    content = Column(LargeBinary, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    published_at = Column(DateTime(timezone=True), nullable=True, index=True)

@@ -7,7 +7,14 @@ import uuid
 import pytest
 import yaml
 
-from motcua.rasa_endpoints import LOCK_PASSWORD_VAR, TRACKER_PASSWORD_VAR, lock_store, tracker_store, write_endpoints
+from motcua.rasa_endpoints import (
+    LOCK_PASSWORD_VAR,
+    MODEL_SERVER_TOKEN_VAR,
+    TRACKER_PASSWORD_VAR,
+    lock_store,
+    tracker_store,
+    write_endpoints,
+)
 from motcua.settings import Settings
 
 PG_PASSWORD = "p@ss:w/rd%20?#"
@@ -287,3 +294,15 @@ def test_rasa_creates_a_redis_lock_store_with_the_motcua_prefix(tmp_path):
         store.delete_lock(conversation)
     assert store.red.exists(f"motcua:lock:{conversation}") == 0
     store.red.close()
+
+
+def test_a_model_server_makes_rasa_pull_the_published_model_with_its_token_in_env_only(tmp_path):
+    settings = Settings(model_server_url="http://motcua-model-server:8080/models/serving", model_pull_seconds=10,
+                        rasa_token="s3cret")
+    env = write_endpoints(settings, tmp_path / "endpoints.yml")
+    text = (tmp_path / "endpoints.yml").read_text(encoding="utf-8")
+    assert yaml.safe_load(text)["models"] == {"url": "http://motcua-model-server:8080/models/serving",
+                                              "token": "${%s}" % MODEL_SERVER_TOKEN_VAR, "wait_time_between_pulls": 10}
+    assert "s3cret" not in text and env == {MODEL_SERVER_TOKEN_VAR: "s3cret"}
+    write_endpoints(Settings(), tmp_path / "e2.yml")  # without one, Rasa serves a model file
+    assert "models" not in yaml.safe_load((tmp_path / "e2.yml").read_text(encoding="utf-8"))

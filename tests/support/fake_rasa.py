@@ -10,7 +10,8 @@ import random
 from typing import Callable
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+
+from tests.support.serving import served
 
 
 def numbered_replies(text: str, count: int = 3) -> list[str]:
@@ -50,14 +51,6 @@ class FakeRasa:
         return web.json_response({"model_file": "fake.tar.gz", "model_id": "fake"})
 
 
-@contextlib.asynccontextmanager
-async def running(**kwargs):
+def running(**kwargs) -> contextlib.AbstractAsyncContextManager["FakeRasa"]:
     """A FakeRasa on a free local port; `base_url` is its RASA_URL."""
-    fake = FakeRasa(**kwargs)
-    server = TestServer(fake.app)
-    await server.start_server()
-    fake.base_url = str(server.make_url("")).rstrip("/")
-    try:
-        yield fake
-    finally:
-        await server.close()
+    return served(FakeRasa(**kwargs))

@@ -9,7 +9,8 @@ import time
 from dataclasses import dataclass
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
+
+from tests.support.serving import served
 
 # The bot's token at the fake, and the secret "Telegram" sends with each webhook update.
 TOKEN = "123456:TEST-token"
@@ -27,17 +28,9 @@ class Taken:
     answered: float
 
 
-@contextlib.asynccontextmanager
-async def running(token: str, latency: tuple[float, float] = (0.0, 0.0)):
+def running(token: str, latency: tuple[float, float] = (0.0, 0.0)) -> contextlib.AbstractAsyncContextManager["FakeTelegram"]:
     """A FakeTelegram served on a free local port; `base_url` is where the bot should call it."""
-    fake = FakeTelegram(token, latency)
-    server = TestServer(fake.app)
-    await server.start_server()
-    fake.base_url = str(server.make_url("")).rstrip("/")
-    try:
-        yield fake
-    finally:
-        await server.close()
+    return served(FakeTelegram(token, latency))
 
 
 class FakeTelegram:

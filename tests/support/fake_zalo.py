@@ -8,22 +8,14 @@ import random
 import time
 
 from aiohttp import web
-from aiohttp.test_utils import TestServer
 
 from tests.support.fake_telegram import Taken
+from tests.support.serving import served
 
 
-@contextlib.asynccontextmanager
-async def running(token: str, latency: tuple[float, float] = (0.0, 0.0)):
+def running(token: str, latency: tuple[float, float] = (0.0, 0.0)) -> contextlib.AbstractAsyncContextManager["FakeZalo"]:
     """A FakeZalo served on a free local port; `base_url` is where the bot should call it."""
-    fake = FakeZalo(token, latency)
-    server = TestServer(fake.app)
-    await server.start_server()
-    fake.base_url = str(server.make_url("")).rstrip("/")
-    try:
-        yield fake
-    finally:
-        await server.close()
+    return served(FakeZalo(token, latency))
 
 
 class FakeZalo:

@@ -1,18 +1,22 @@
 """Handoff to officials on the web chat (real gateway, Rasa, actions): the bot goes silent, an
 official answers from the dashboard, the chat comes back to the bot when it ends or times out."""
+import asyncio
 import re
 import uuid
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot import handoff
+from bot.messages import HANDOFF_TIMED_OUT
 from motcua.store import Database
-from motcua.store.models import Handoff
+from motcua.store import handoffs as handoff_store
+from motcua.store.models import Handoff, Message
 from motcua.store.officials import create_official
 from motcua.workdays import VIETNAM, within_hours
 
 from tests.support.chat import say, updates, web_id
+from tests.support.gateway import make_settings, start_gateway
 
 
 async def open_handoff(gateway, rasa_servers, sender):
@@ -82,3 +86,26 @@ def test_officials_hours():
     assert not within_hours(datetime(2026, 11, 29, 9, 0, tzinfo=VIETNAM), "07:30-16:30")  # Sunday
     assert not within_hours(datetime(2027, 2, 8, 9, 0, tzinfo=VIETNAM), "07:30-16:30")  # Tết 2027
     assert within_hours(monday_9.replace(hour=23), "always")
+
+
+async def test_two_gateways_end_a_quiet_handoff_once(db_url, tmp_path):
+    """The timeout pass runs in every gateway: a quiet handoff is ended, and its citizen told, once."""
+    settings = make_settings(database_url=db_url, case_database_url=f"sqlite+aiosqlite:///{tmp_path / 'cases.db'}",
+                             dossier_watch_seconds=0, escalation_check_seconds=0)
+    first = await start_gateway(settings)
+    second = await start_gateway(settings)
+    try:
+        sender = f"web:{uuid.uuid4()}"
+        db = Database(db_url)
+        async with db.session() as s, s.begin():
+            await handoff_store.start(s, sender, now=datetime.now(timezone.utc) - timedelta(minutes=20))
+        ended = await asyncio.gather(*(handoff.check_once(gw.server.app) for gw in (first, second)))
+        assert sorted(ended) == [0, 1]
+        async with db.session() as s:
+            told = await s.scalar(select(func.count()).select_from(Message).where(Message.text == HANDOFF_TIMED_OUT))
+            status = await s.scalar(select(Handoff.status).where(Handoff.sender_id == sender))
+        await db.dispose()
+        assert told == 1 and status != "waiting"
+    finally:
+        await first.close()
+        await second.close()

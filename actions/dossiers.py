@@ -62,9 +62,9 @@ def _when(until: datetime) -> str:
 Reply = tuple[str, dict[str, Any]]
 
 
-def utter(dispatcher: CollectingDispatcher, reply: Reply, **extra: Any) -> None:
+def utter(dispatcher: CollectingDispatcher, reply: Reply) -> None:
     response, values = reply
-    dispatcher.utter_message(response=response, **values, **extra)
+    dispatcher.utter_message(response=response, **values)
 
 
 def unavailable() -> Reply:

@@ -68,7 +68,7 @@ class RasaClient:
 
     def __init__(self, rasa: Union[str, Sequence[str], RasaReplicas], session: aiohttp.ClientSession,
                  timeout: float = 30.0, token: Optional[str] = None) -> None:
-        self.replicas = rasa if isinstance(rasa, RasaReplicas) else RasaReplicas([rasa] if isinstance(rasa, str) else rasa)
+        self.replicas = RasaReplicas.of(rasa)
         self.params = {"token": token} if token else {}
         self.session = session
         self.api = RasaApi(session, token)

@@ -18,7 +18,7 @@ import hashlib
 import logging
 import socket
 import time
-from typing import Awaitable, Callable, Optional, Sequence
+from typing import Awaitable, Callable, Optional, Sequence, Union
 from urllib.parse import urlsplit, urlunsplit
 
 from motcua.settings import Settings
@@ -79,6 +79,11 @@ class RasaReplicas:
             if found != self._found:
                 log.info("Rasa replicas: %s", ", ".join(found))
             self._found = found
+
+    @classmethod
+    def of(cls, rasa: "Union[str, Sequence[str], RasaReplicas]") -> "RasaReplicas":
+        """Replicas as given: one URL, a fixed list of URLs, or replicas already made."""
+        return rasa if isinstance(rasa, RasaReplicas) else cls([rasa] if isinstance(rasa, str) else rasa)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "RasaReplicas":

@@ -61,7 +61,7 @@ class Retrainer:
         self.engine_python = engine_python
         self.http = http
         # Every Rasa replica: a promoted model is put into each (PUT /model changes only the one it hits).
-        self.replicas = rasa if isinstance(rasa, RasaReplicas) else RasaReplicas([rasa] if isinstance(rasa, str) else rasa)
+        self.replicas = RasaReplicas.of(rasa)
         # With a SQL (or Redis) tracker store, trackers survive PUT /model: nothing to carry over.
         self.persistent_trackers = persistent_trackers
         self.api = RasaApi(http, rasa_token)

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from motcua import PROJECT_ROOT
+from motcua.store import Database
 
 from tests.support import fake_telegram
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS
@@ -70,6 +71,17 @@ def store_url(db_url, store_template) -> str:
     if db_url.startswith("sqlite"):
         copy_sqlite(store_template, db_url)
     return db_url
+
+
+@pytest.fixture
+async def db(db_url):
+    """The bot's store on a fresh database of each kind, migrated: for tests of its queries."""
+    database = Database(db_url)
+    await database.migrate()
+    try:
+        yield database
+    finally:
+        await database.dispose()
 
 
 @pytest.fixture

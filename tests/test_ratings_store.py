@@ -5,7 +5,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, select
 
-from motcua.store import Database
 from motcua.store.lookups import record_lookup
 from motcua.store.models import Rating
 from motcua.store.ratings import (
@@ -47,16 +46,6 @@ def test_levels_and_buttons_are_the_fixed_payloads():
 def test_month_is_vietnam_time():
     assert month_of(datetime(2026, 1, 31, 18, 0, tzinfo=UTC)) == "2026-02"  # 01:00 on 1 Feb in Vietnam
     assert month_of(datetime(2026, 1, 31, 16, 0)) == "2026-01"  # naive = UTC (SQLite)
-
-
-@pytest.fixture
-async def db(db_url):
-    database = Database(db_url)
-    await database.migrate()
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 async def test_record_and_replace(db):

@@ -5,11 +5,9 @@ median complaint handling time; nothing from before the period."""
 from collections import Counter
 from datetime import datetime, time, timedelta, timezone
 
-import pytest
 from sqlalchemy import update
 
 from motcua.nlu_inbox import form_prompts
-from motcua.store import Database
 from motcua.store.conversations import record_message
 from motcua.store.models import Message
 from motcua.store.reports import median_handling_time
@@ -17,16 +15,6 @@ from motcua.store.usage import answered_procedure, usage
 from motcua.workdays import VIETNAM
 
 from tests.support.usage_data import EXPECTED, ask, procedure_buttons, seed
-
-
-@pytest.fixture
-async def db(db_url):
-    database = Database(db_url)
-    await database.migrate()
-    try:
-        yield database
-    finally:
-        await database.dispose()
 
 
 def test_a_procedure_answer_is_told_by_its_aspect_buttons():

@@ -14,7 +14,7 @@ from bot.receipts import Accepted
 from bot.replies import Reply
 from bot.state import DB, RASA, SETTINGS
 from bot.turn import Deferred, Turn
-from motcua.store.conversations import record_message, record_replies, stored_replies
+from motcua.store.conversations import conversation_id, record_message, record_replies, stored_replies
 from motcua.store.deliveries import mark_relayed, relayed
 from nlu.text import clean, normalize
 
@@ -39,7 +39,9 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
         async with db.session() as session, session.begin():
             # Checked before storing: a message longer than the limit is kept only up to it.
             stored = text if len(text) <= settings.max_message_chars else text[:settings.max_message_chars] + "…"
-            first_try = await record_message(session, channel, chat_id, "in", stored, inbox_id=inbox_id) is not None
+            conversation = await conversation_id(session, channel, chat_id)
+            first_try = await record_message(session, channel, chat_id, "in", stored, inbox_id=inbox_id,
+                                             conversation=conversation) is not None
             handed_off = await handoff.check(session, f"{channel}:{chat_id}", text)
     except Exception as exc:
         log.exception("could not store an incoming %s message", channel)
@@ -73,7 +75,8 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
     replies = [*lead, *replies]
     try:
         async with db.session() as session, session.begin():
-            ids = await record_replies(session, channel, chat_id, [(r.text, r.buttons) for r in replies])
+            ids = await record_replies(session, channel, chat_id, [(r.text, r.buttons) for r in replies],
+                                       conversation=conversation)
             for reply, message_id in zip(replies, ids):
                 reply.message_id = message_id
             if relay and inbox_id is not None:  # the officials saw it: not relayed again after a crash

@@ -80,15 +80,19 @@ async def receive(app: web.Application, channel: str, update_id: str, data: dict
     the chat, so that another gateway's later update of it waits for this one."""
     async with app[DB].session() as session, session.begin():
         row_id = await accept(session, channel, update_id, data, owner=app[SETTINGS].instance_id, chat_key=chat_key)
+        # Asked in the same transaction: most updates find none, and then need no wait (below).
+        behind = (row_id is not None and chat_key is not None
+                  and await earlier_unanswered(session, channel, chat_key, row_id))
     if row_id is None:
         log.info("%s update %s was delivered again; already handled", channel, update_id)
         return False
-    spawn(app, process(app, channel, row_id, data, handler, chat_key=chat_key))
+    spawn(app, process(app, channel, row_id, data, handler, chat_key=chat_key if behind else None))
     return True
 
 
 async def process(app: web.Application, channel: str, row_id: int, data: dict[str, Any], handler: Handler,
                   attempt: int = 1, chat_key: Optional[str] = None) -> None:
+    """`chat_key` set: the update first waits for its chat's earlier updates (_after_earlier_updates)."""
     status = "done"
     if attempt == 1 and chat_key is not None:
         await _after_earlier_updates(app, channel, chat_key, row_id)
@@ -132,9 +136,10 @@ async def _finish(app: web.Application, channel: str, row_id: int, status: str,
 async def _after_earlier_updates(app: web.Application, channel: str, chat_key: str, row_id: int) -> None:
     """A chat's update waits (up to ORDER_WAIT_SECONDS) until the chat's earlier updates are
     answered, wherever they were delivered: a citizen who writes twice quickly, through two
-    gateways, is answered in the order they wrote. Always asked (one indexed query): whether
-    another gateway is alive is known only as of the last heartbeat, seconds old. While the store
-    does not answer, the update keeps waiting rather than overtake an earlier one."""
+    gateways, is answered in the order they wrote. Always asked, whether or not another gateway is
+    alive (known only as of the last heartbeat, seconds old): for a new update in the transaction
+    that stores it (receive), and only an update stored behind an unanswered one waits here. While
+    the store does not answer, the update keeps waiting rather than overtake an earlier one."""
     deadline = asyncio.get_running_loop().time() + ORDER_WAIT_SECONDS
     pause = 0.02
     while True:

@@ -94,6 +94,9 @@ class Settings:
     # Longest citizen message passed on to Rasa; longer ones get a polite reply instead.
     max_message_chars: int = 2000
     rasa_timeout_seconds: float = 30.0
+    # "typing…" is shown only when an answer takes longer than this (Telegram, Zalo): a quick answer
+    # needs none, and it was one platform call of every turn.
+    typing_after_seconds: float = 0.8
     # Rasa's HTTP API token (`rasa run --auth-token`); `motcua run` makes one when unset.
     rasa_token: Optional[str] = field(default=None, repr=False)
     # How often followed dossiers are checked for changes (0: never, e.g. on extra replicas).
@@ -166,6 +169,7 @@ class Settings:
             zalo_oa_reply_window_hours=_num(env, "ZALO_OA_REPLY_WINDOW_HOURS", d.zalo_oa_reply_window_hours),
             admin_password=_opt(env, "MOTCUA_ADMIN_PASSWORD"),
             rasa_token=_opt(env, "RASA_TOKEN"),
+            typing_after_seconds=_num(env, "TYPING_AFTER_SECONDS", d.typing_after_seconds),
             dossier_watch_seconds=_num(env, "DOSSIER_WATCH_SECONDS", d.dossier_watch_seconds),
             escalation_check_seconds=_num(env, "ESCALATION_CHECK_SECONDS", d.escalation_check_seconds),
             officials_feed_seconds=_num(env, "OFFICIALS_FEED_SECONDS", d.officials_feed_seconds),

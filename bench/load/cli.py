@@ -17,7 +17,7 @@ import bench.load
 from bench.load.baseline import BaselineStack
 from bench.load.common import RESULTS, TOKEN, loadavg, say
 from bench.load.measures import complaint_write_bench, dossier_lookup_figures, heldout_texts, parse_latency, pg_max_connections
-from bench.load.play import PROGRESS, calibrate, play_system, run_level
+from bench.load.play import PROGRESS, calibrate, play_system, run_level, soak
 from bench.load.profiling import Profiler
 from bench.load.report import plot, print_summary, ratios
 from bench.load.scripts import baseline_scripts, our_scripts
@@ -51,6 +51,9 @@ async def main() -> int:
     ap.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
                     help="extra environment for our processes (`motcua run`, or each `motcua serve`; to compare settings)")
     ap.add_argument("--label", default="", help="a note stored with the results")
+    ap.add_argument("--soak", type=float, default=0, metavar="MINUTES",
+                    help="after the levels, --soak-chats chats for this long, resident memory minute by minute")
+    ap.add_argument("--soak-chats", type=int, default=50)
     args = ap.parse_args()
     if args.layout == "replicas" and args.store == "sqlite":
         ap.error("--layout replicas needs --store postgresql: both gateways share the bot store")
@@ -111,6 +114,9 @@ async def main() -> int:
                 result["machine"]["pg_max_connections"] = await pg_max_connections()
             result["ours"]["levels"] = await play_system(system, scripts, levels, args, ours.pids, "ours", profiler, stamp,
                                                          services=ours.services, pg_dbs=ours.pg_dbs())
+            if args.soak:
+                say(f"ours: soak, {args.soak_chats} chats for {args.soak:g} min…")
+                result["soak"] = await soak(system, scripts, args.soak_chats, args.soak, ours.pids, services=ours.services)
             say("NLU parse latency (our Rasa, /model/parse, held-out texts one at a time)…")
             result["nlu_parse"] = {"ours": await parse_latency(http, ours.rasa, heldout_texts(), ours.token)}
             say(f"  ours: {result['nlu_parse']['ours']}")

@@ -18,6 +18,17 @@ def cpu_seconds(pid: int) -> float:
         return 0.0
 
 
+def rss_mib(pid: int) -> float:
+    """Resident memory of a process (VmRSS), MiB; 0 when it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0.0
+
+
 def children(pid: int) -> list[int]:
     out = []
     for task in Path(f"/proc/{pid}/task").glob("*"):

@@ -10,7 +10,7 @@ from collections import defaultdict
 from typing import Any, Callable, Optional
 
 from bench.load.common import loadavg, pct, say
-from bench.load.cpu import cpu_delta, cpu_sample, pg_backends
+from bench.load.cpu import cpu_delta, cpu_sample, pg_backends, rss_mib
 from bench.load.profiling import Profiler
 from bench.load.scripts import Ctx, Script, resolve
 from bench.load.systems import OurSystem
@@ -150,6 +150,7 @@ async def run_level(system, scripts: list[Script], chats: int, turns_per_chat: i
            "max_ms": pct(latencies, 100), "errors": len(errors), "wrong": len(wrong), "extra_replies": extra,
            "by_kind": {k: {"turns": len(v), "p50_ms": pct(v, 50), "p95_ms": pct(v, 95)} for k, v in sorted(by_kind.items())},
            "cpu_s": cpu, "cpu_ms_per_turn": {k: round(v * 1000 / max(n, 1), 2) for k, v in cpu.items()},
+           "rss_mib": {name: round(rss_mib(pid), 1) for name, pid in pids.items()},
            "loadavg_before": load0, "loadavg_after": loadavg(), "error_samples": errors[:5], "wrong_samples": wrong[:5]}
     if len(posts0) > 1:  # the load balancer's split, this level
         row["posts_per_gateway"] = [b - a for a, b in zip(posts0, system.posts)]
@@ -176,3 +177,34 @@ async def play_system(system, scripts, levels, args, pids_fn, label: str, profil
         rows.append(row)
     return rows
 
+
+
+async def soak(system, scripts, chats: int, minutes: float, pids_fn, services=None) -> dict:
+    """`chats` citizens for `minutes`, played as rounds of about a minute each (run_level, so each
+    round's errors and latency count); the resident memory of every process after each round:
+    whether it grows while the load stays the same."""
+    started = time.perf_counter()
+    per_chat = 10
+    samples, latencies_p95, turns, errors = [], [], 0, 0
+    rnd = 0
+    while time.perf_counter() - started < minutes * 60:
+        rnd += 1
+        row = await run_level(system, scripts, chats, per_chat, f"soak, round {rnd}", pids_fn(), seed=10_000 + rnd,
+                              services=services)
+        turns += row["turns"]
+        errors += row["errors"]
+        latencies_p95.append(row["p95_ms"] or 0)
+        samples.append({"minute": round((time.perf_counter() - started) / 60, 1), "turns": turns,
+                        "turns_per_s": row["turns_per_s"], "rss_mib": row["rss_mib"]})
+        # The next round about a minute long, at the throughput just seen.
+        per_chat = max(2, int(60 * row["turns_per_s"] / chats))
+    wall = time.perf_counter() - started
+    out = {"chats": chats, "minutes": minutes, "turns": turns, "errors": errors,
+           "turns_per_s": round(turns / wall, 1), "p95_ms": max(latencies_p95) if latencies_p95 else None,
+           "samples": samples}
+    at_two = next((s for s in samples if s["minute"] >= 2), None)
+    if at_two is not None and samples[-1] is not at_two:
+        out["growth_from_minute_2"] = {
+            name: round(100 * (samples[-1]["rss_mib"].get(name, 0) - mib) / mib, 1)
+            for name, mib in at_two["rss_mib"].items() if mib and name != "bench"}
+    return out

@@ -33,16 +33,25 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
-CPU_ROLES = ["bench", "gateway", "rasa", "actions", "postgresql", "redis", "other", "machine"]
+CPU_ROLES = ["bench", "gateway", "rasa", "actions", "bot", "postgresql", "redis", "other", "machine"]
+# The bot's own processes: "bot" in the tables is their sum (the store's server is beside it).
+BOT_ROLES = ("gateway", "rasa", "actions")
 
 
-def cpu_table(result: dict) -> str:
-    """CPU ms per turn at each level, per role; replicas add up (each one's in parentheses)."""
-    rows = sorted(((key, r) for key in ("ours", "baseline") for r in result.get(key, {}).get("levels", [])),
-                  key=lambda kr: (kr[1]["chats"], kr[0] != "ours"))
-    seen = {role(n) for _, r in rows for n in r["cpu_ms_per_turn"]}
+def with_bot(figures: dict[str, float]) -> dict[str, float]:
+    """A level's per-process figures with the whole bot's sum added as "bot"."""
+    parts = [float(v) for n, v in figures.items() if role(n) in BOT_ROLES]
+    return {**figures, "bot": round(sum(parts), 2)} if parts else dict(figures)
+
+
+def cpu_table(result: dict, field: str = "cpu_ms_per_turn") -> str:
+    """CPU ms per turn (or, with field="rss_mib", resident MiB after the level) at each level, per
+    role, and the whole bot's; replicas add up (each one's in parentheses)."""
+    rows = sorted(((key, r) for key in ("ours", "baseline") for r in result.get(key, {}).get("levels", [])
+                   if field in r), key=lambda kr: (kr[1]["chats"], kr[0] != "ours"))
+    seen = {role(n) for _, r in rows for n in with_bot(r[field])}
     roles = [x for x in CPU_ROLES if x in seen] + sorted(seen - set(CPU_ROLES))
-    pg = any("pg_connections_peak" in r for _, r in rows)
+    pg = field == "cpu_ms_per_turn" and any("pg_connections_peak" in r for _, r in rows)
     lines = ["| chats | system | " + " | ".join(roles) + " | load avg before |"
              + (" PostgreSQL connections, peak: ours / server "
                 f"(max {result['machine'].get('pg_max_connections')}) |" if pg else ""),
@@ -50,7 +59,7 @@ def cpu_table(result: dict) -> str:
     for key, r in rows:
         cells = []
         for x in roles:
-            parts = [float(v) for n, v in r["cpu_ms_per_turn"].items() if role(n) == x]
+            parts = [float(v) for n, v in with_bot(r[field]).items() if role(n) == x]
             if len(parts) > 1:
                 cells.append(f"{fmt(sum(parts))} ({' + '.join(fmt(v) for v in parts)})")
             else:
@@ -58,6 +67,22 @@ def cpu_table(result: dict) -> str:
         c = r.get("pg_connections_peak")
         lines.append(f"| {r['chats']} | {key} | " + " | ".join(cells) + f" | {r['loadavg_before'][0]} |"
                      + ((f" {c['ours']} / {c['server']} |" if c else " – |") if pg else ""))
+    return "\n".join(lines)
+
+
+def soak_table(soak: dict) -> str:
+    """Resident memory minute by minute during the soak, and each process's growth from minute 2."""
+    names = list(soak["samples"][0]["rss_mib"])
+    lines = [f"Soak: {soak['chats']} chats for {soak['minutes']} min, {soak['turns']} turns "
+             f"({soak['turns_per_s']} turns/s, p95 {soak['p95_ms']} ms, {soak['errors']} errors); resident MiB:", "",
+             "| minute | turns so far | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
+    for sample in soak["samples"]:
+        lines.append(f"| {sample['minute']} | {sample['turns']} | "
+                     + " | ".join(fmt(sample["rss_mib"].get(n)) for n in names) + " |")
+    growth = soak.get("growth_from_minute_2")
+    if growth:
+        lines.append("")
+        lines.append("growth from minute 2 to the end: " + ", ".join(f"{n} {v:+.1f} %" for n, v in growth.items()))
     return "\n".join(lines)
 
 
@@ -148,6 +173,13 @@ def print_summary(result: dict, out: Path) -> None:
     print()
     print(cpu_table(result))
     print()
+    print("Resident memory (MiB) of each process after the level (bot: gateway + Rasa + action server)")
+    print()
+    print(cpu_table(result, "rss_mib"))
+    print()
+    if result.get("soak"):
+        print(soak_table(result["soak"]))
+        print()
     for line in pg_warnings(result):
         print(f"WARNING {line}")
     np = result.get("nlu_parse", {})

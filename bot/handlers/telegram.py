@@ -32,6 +32,7 @@ from bot.replies import Reply
 from bot.state import DB, HTTP, SETTINGS, TELEGRAM
 from bot.telegram_request import AiohttpRequest
 from bot.turn import Turn
+from bot.typing_indicator import typing_while_slow
 from motcua.store.inbox import full_payload, short_payload
 
 log = logging.getLogger(__name__)
@@ -123,9 +124,10 @@ async def handle_update(app: web.Application, update: Update, turn: Turn) -> Non
         return  # edited messages, channel posts, …: nothing to answer
     # One chat's messages are answered in the order they came.
     async with inbox.chat_lock(app, CHANNEL, chat_id):
-        await with_retry(lambda: bot.send_chat_action(chat_id, ChatAction.TYPING))
-        await answer(app, CHANNEL, str(chat_id), text, lambda reply, accepted: send(app, chat_id, reply, accepted), turn,
-                     lead=lead)
+        async with typing_while_slow(lambda: with_retry(lambda: bot.send_chat_action(chat_id, ChatAction.TYPING)),
+                                     app[SETTINGS].typing_after_seconds,
+                                     lambda reply, accepted: send(app, chat_id, reply, accepted)) as send_reply:
+            await answer(app, CHANNEL, str(chat_id), text, send_reply, turn, lead=lead)
 
 
 async def answer_callback(app: web.Application, query_id: str) -> None:

@@ -22,6 +22,7 @@ from bot.receipts import Accepted, send_parts
 from bot.replies import Reply
 from bot.state import DB, HTTP, SETTINGS
 from bot.turn import Turn
+from bot.typing_indicator import typing_while_slow
 from motcua.store.conversations import recent_messages
 
 log = logging.getLogger(__name__)
@@ -111,11 +112,10 @@ async def handle_event(app: web.Application, event: dict[str, Any], turn: Turn) 
         return
     async with inbox.chat_lock(app, CHANNEL, chat_id):
         text = await choice_payload(app, chat_id, message["text"]) or message["text"]
-        try:
-            await bot.call("sendChatAction", chat_id=chat_id, action="typing")
-        except ZaloError:
-            pass  # only a courtesy
-        await answer(app, CHANNEL, chat_id, text, lambda reply, accepted: send(app, chat_id, reply, accepted), turn)
+        async with typing_while_slow(lambda: bot.call("sendChatAction", chat_id=chat_id, action="typing"),
+                                     app[SETTINGS].typing_after_seconds,
+                                     lambda reply, accepted: send(app, chat_id, reply, accepted)) as send_reply:
+            await answer(app, CHANNEL, chat_id, text, send_reply, turn)
 
 
 async def choice_payload(app: web.Application, chat_id: str, text: str, channel: str = CHANNEL) -> Optional[str]:

@@ -4,11 +4,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Optional, Sequence
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from motcua.store.models import Conversation, Message, utcnow
-from motcua.store.sql import insert_ignore, insert_ignore_id
+from motcua.store.sql import insert_ignore_id, insert_ignore_row
+
+CONVERSATIONS, MESSAGES = Conversation.__table__, Message.__table__
+# The hot path's statements, built once (see motcua/store/sql.py).
+_CONVERSATION_ID = select(CONVERSATIONS.c.id).where(CONVERSATIONS.c.channel == bindparam("channel"),
+                                                    CONVERSATIONS.c.chat_id == bindparam("chat"))
+_TOUCH = update(CONVERSATIONS).where(CONVERSATIONS.c.id == bindparam("conv"))
+_INSERT_MESSAGE = insert(MESSAGES)
 
 
 async def conversation_for(session: AsyncSession, channel: str, chat_id: str) -> Conversation:
@@ -19,13 +26,13 @@ async def conversation_for(session: AsyncSession, channel: str, chat_id: str) ->
 async def conversation_id(session: AsyncSession, channel: str, chat_id: str) -> int:
     """The id of a chat's conversation, created on first contact (what record_message needs: no ORM
     object, one indexed SELECT on the hot path)."""
-    where = (Conversation.channel == channel, Conversation.chat_id == chat_id)
-    found = await session.scalar(select(Conversation.id).where(*where))
+    where = {"channel": channel, "chat": chat_id}
+    found = await session.scalar(_CONVERSATION_ID, where)
     if found is None:
         now = utcnow()
-        await session.execute(insert_ignore(session, Conversation.__table__).values(
-            channel=channel, chat_id=chat_id, created_at=now, last_message_at=now))
-        found = await session.scalar(select(Conversation.id).where(*where))
+        await insert_ignore_row(session, CONVERSATIONS, dict(channel=channel, chat_id=chat_id, created_at=now,
+                                                             last_message_at=now))
+        found = await session.scalar(_CONVERSATION_ID, where)
     return found
 
 
@@ -40,41 +47,42 @@ async def record_message(
     inbox_id: Optional[int] = None,
     delivery: Optional[str] = None,
     claimed_by: Optional[str] = None,
+    conversation: Optional[int] = None,
 ) -> Optional[int]:
-    """Store a message; its id. With an inbox id, a second call for the same update stores nothing
-    and gives None (messages.inbox_id is unique). `claimed_by` names the gateway about to push it.
-    Core statements: every turn stores two or more messages, and the ORM's unit of work was most
-    of the gateway's store CPU (bench/load.py)."""
-    conv_id = await conversation_id(session, channel, chat_id)
+    """Store a message (and the conversation's last activity); its id. With an inbox id, a second
+    call for the same update stores nothing and gives None (messages.inbox_id is unique).
+    `claimed_by` names the gateway about to push it; `conversation` is the chat's conversation id
+    when the caller has it. Core statements built once: every turn stores two or more messages, and
+    the ORM's unit of work, then building the statements, were most of the gateway's store CPU."""
+    conv_id = conversation if conversation is not None else await conversation_id(session, channel, chat_id)
     now = utcnow()
     values = dict(conversation_id=conv_id, direction=direction, text=text, buttons=list(buttons) if buttons else None,
                   push=push, inbox_id=inbox_id, delivery=delivery, created_at=now, claimed_by=claimed_by)
     if inbox_id is None:
-        message_id = (await session.execute(insert(Message.__table__).values(**values))).inserted_primary_key[0]
+        message_id = (await session.execute(_INSERT_MESSAGE, values)).inserted_primary_key[0]
     else:
-        message_id = await insert_ignore_id(session, Message.__table__, values)
+        message_id = await insert_ignore_id(session, MESSAGES, values)
         if message_id is None:
             return None
-    await session.execute(update(Conversation.__table__).where(Conversation.__table__.c.id == conv_id)
-                          .values(last_message_at=now))
+    await session.execute(_TOUCH, {"conv": conv_id, "last_message_at": now})
     return message_id
 
 
 async def record_replies(session: AsyncSession, channel: str, chat_id: str,
-                         replies: Sequence[tuple[str, Optional[Sequence[dict]]]]) -> list[int]:
-    """A turn's replies (text, buttons), in order; their ids. One conversation lookup and one touch
-    of the conversation for all of them: the transaction holds SQLite's write lock for less time."""
+                         replies: Sequence[tuple[str, Optional[Sequence[dict]]]],
+                         conversation: Optional[int] = None) -> list[int]:
+    """A turn's replies (text, buttons), in order; their ids. The conversation's last activity is
+    the citizen's message stored just before (record_message), not touched again: the
+    transaction holds SQLite's write lock for less time. `conversation` as in record_message."""
     if not replies:
         return []
-    conv_id = await conversation_id(session, channel, chat_id)
+    conv_id = conversation if conversation is not None else await conversation_id(session, channel, chat_id)
     now = utcnow()
     ids = []
     for text, buttons in replies:
         values = dict(conversation_id=conv_id, direction="out", text=text, buttons=list(buttons) if buttons else None,
-                      push=False, created_at=now)
-        ids.append((await session.execute(insert(Message.__table__).values(**values))).inserted_primary_key[0])
-    await session.execute(update(Conversation.__table__).where(Conversation.__table__.c.id == conv_id)
-                          .values(last_message_at=now))
+                      push=False, inbox_id=None, delivery=None, created_at=now, claimed_by=None)
+        ids.append((await session.execute(_INSERT_MESSAGE, values)).inserted_primary_key[0])
     return ids
 
 

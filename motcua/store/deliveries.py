@@ -6,12 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from motcua.store.models import Message, utcnow
 
 MESSAGES = Message.__table__
+# Written for nearly every reply: built once (see motcua/store/sql.py); one form for a part, one
+# for the last part (which stamps delivered_at too), so each keeps its compiled statement.
+_RECEIPT = update(MESSAGES).where(MESSAGES.c.id == bindparam("message"))
 
 
 @dataclass(frozen=True)
@@ -24,7 +27,7 @@ class Receipt:
 
 
 def _values(receipt: Receipt) -> dict:
-    values: dict = {"platform_ids": " ".join(receipt.platform_ids)}
+    values: dict = {"message": receipt.message_id, "platform_ids": " ".join(receipt.platform_ids)}
     if receipt.whole:
         values["delivered_at"] = utcnow()
     return values
@@ -34,7 +37,7 @@ async def record(session: AsyncSession, receipts: Sequence[Receipt]) -> None:
     """One small UPDATE per message (by primary key), in the caller's transaction: on the hot path
     it rides with what the turn writes anyway (the inbox row marked done)."""
     for receipt in receipts:
-        await session.execute(update(MESSAGES).where(MESSAGES.c.id == receipt.message_id).values(**_values(receipt)))
+        await session.execute(_RECEIPT, _values(receipt))
 
 
 async def mark_relayed(session: AsyncSession, inbox_id: int) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from motcua.store.cases import as_utc
@@ -14,6 +14,9 @@ OPEN = ("waiting", "active")
 # Nobody took it in this long, or nobody wrote for this long: the bot takes the chat back.
 WAIT_TIMEOUT = timedelta(minutes=15)
 IDLE_TIMEOUT = timedelta(minutes=30)
+# Asked on every citizen message: built once (see motcua/store/sql.py).
+_OPEN_FOR = (select(Handoff).where(Handoff.sender_id == bindparam("sender"), Handoff.status.in_(OPEN))
+             .order_by(Handoff.id.desc()).limit(1))
 
 
 def _now(now: Optional[datetime]) -> datetime:
@@ -21,8 +24,7 @@ def _now(now: Optional[datetime]) -> datetime:
 
 
 async def open_for(session: AsyncSession, sender_id: str) -> Optional[Handoff]:
-    return await session.scalar(select(Handoff).where(Handoff.sender_id == sender_id, Handoff.status.in_(OPEN))
-                                .order_by(Handoff.id.desc()).limit(1))
+    return await session.scalar(_OPEN_FOR, {"sender": sender_id})
 
 
 async def start(session: AsyncSession, sender_id: str, now: Optional[datetime] = None) -> Handoff:

@@ -5,36 +5,35 @@ import hashlib
 from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from motcua.store.models import ButtonPayload, GatewayHeartbeat, InboxUpdate
-from motcua.store.sql import insert_ignore, upsert
+from motcua.store.sql import insert_ignore_id, insert_ignore_row, upsert
+
+INBOX = InboxUpdate.__table__
+# The hot path's statements, built once (see motcua/store/sql.py).
+_FINISH = update(INBOX).where(INBOX.c.id == bindparam("row_id"))
+_EARLIER = (select(INBOX.c.id).where(INBOX.c.channel == bindparam("channel"), INBOX.c.chat_key == bindparam("chat"),
+                                     INBOX.c.status == "received", INBOX.c.id < bindparam("row_id")).limit(1))
+_PAYLOAD = select(ButtonPayload.__table__.c.payload).where(ButtonPayload.__table__.c.key == bindparam("key"))
 
 
 async def accept(session: AsyncSession, channel: str, update_id: str, payload: dict[str, Any],
                  owner: Optional[str] = None, chat_key: Optional[str] = None) -> Optional[int]:
     """Store an update; its row id, or None when this update was delivered before."""
-    result = await session.execute(insert_ignore(session, InboxUpdate.__table__).values(
+    return await insert_ignore_id(session, INBOX, dict(
         channel=channel, update_id=str(update_id), payload=payload, status="received",
         received_at=datetime.now(timezone.utc), owner=owner, chat_key=chat_key))
-    if not result.rowcount:
-        return None
-    return await session.scalar(select(InboxUpdate.id).where(InboxUpdate.channel == channel,
-                                                             InboxUpdate.update_id == str(update_id)))
 
 
 async def finish(session: AsyncSession, row_id: int, status: str = "done") -> None:
-    await session.execute(update(InboxUpdate).where(InboxUpdate.id == row_id)
-                          .values(status=status, processed_at=datetime.now(timezone.utc))
-                          .execution_options(synchronize_session=False))
+    await session.execute(_FINISH, {"row_id": row_id, "status": status, "processed_at": datetime.now(timezone.utc)})
 
 
 async def earlier_unanswered(session: AsyncSession, channel: str, chat_key: str, row_id: int) -> bool:
     """Whether an earlier update of the same chat is still waiting for its answer."""
-    return await session.scalar(
-        select(InboxUpdate.id).where(InboxUpdate.channel == channel, InboxUpdate.chat_key == chat_key,
-                                     InboxUpdate.status == "received", InboxUpdate.id < row_id).limit(1)) is not None
+    return await session.scalar(_EARLIER, {"channel": channel, "chat": chat_key, "row_id": row_id}) is not None
 
 
 async def beat(session: AsyncSession, gateway_id: str) -> None:
@@ -72,11 +71,11 @@ async def short_payload(session: AsyncSession, payload: str, limit: int = 64) ->
     if len(payload.encode()) <= limit:
         return payload
     key = hashlib.sha256(payload.encode()).hexdigest()[:24]
-    await session.execute(insert_ignore(session, ButtonPayload.__table__).values(key=key, payload=payload))
+    await insert_ignore_row(session, ButtonPayload.__table__, {"key": key, "payload": payload})
     return f"p:{key}"
 
 
 async def full_payload(session: AsyncSession, data: str) -> Optional[str]:
     if not data.startswith("p:"):
         return data
-    return await session.scalar(select(ButtonPayload.payload).where(ButtonPayload.key == data[2:]))
+    return await session.scalar(_PAYLOAD, {"key": data[2:]})

@@ -1,7 +1,12 @@
-"""Dialect-aware statements that SQLite and PostgreSQL both support with different syntax."""
+"""Dialect-aware statements that SQLite and PostgreSQL both support with different syntax.
+
+Statements on the gateway's hot path are built once and executed with their parameters:
+SQLAlchemy caches a statement's compiled form under a key it computes from the statement object,
+once per object, so a statement built anew for every call pays the building and the key every
+time (~0.3 ms of CPU a statement, `bench/gateway_cpu.py`)."""
 from __future__ import annotations
 
-from typing import Iterable, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,13 +25,33 @@ def insert_ignore(session: AsyncSession, table):
     return _insert(session, table).on_conflict_do_nothing()
 
 
+# (dialect, table, "id" or "") → its INSERT … ON CONFLICT DO NOTHING [RETURNING id], built once.
+_IGNORING: dict[tuple[str, str, str], Any] = {}
+
+
+def _ignoring(dialect: str, table, returning_id: bool):
+    key = (dialect, table.name, "id" if returning_id else "")
+    stmt = _IGNORING.get(key)
+    if stmt is None:
+        stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).on_conflict_do_nothing()
+        if returning_id and dialect == "postgresql":
+            stmt = stmt.returning(table.c.id)
+        _IGNORING[key] = stmt
+    return stmt
+
+
+async def insert_ignore_row(session: AsyncSession, table, values: dict) -> int:
+    """INSERT … ON CONFLICT DO NOTHING of one row, the statement built once: 1 if inserted, 0 if not."""
+    return (await session.execute(_ignoring(_dialect(session), table, False), values)).rowcount
+
+
 async def insert_ignore_id(session: AsyncSession, table, values: dict) -> Optional[int]:
     """INSERT … ON CONFLICT DO NOTHING of one row; its id, or None when it conflicted."""
-    stmt = insert_ignore(session, table).values(**values)
-    if _dialect(session) == "postgresql":
-        return (await session.execute(stmt.returning(table.c.id))).scalar()
-    result = await session.execute(stmt)  # SQLite (no RETURNING in SQLAlchemy 1.4): the cursor's rowid
-    return result.lastrowid if result.rowcount else None
+    dialect = _dialect(session)
+    result = await session.execute(_ignoring(dialect, table, True), values)
+    if dialect == "postgresql":
+        return result.scalar()
+    return result.lastrowid if result.rowcount else None  # SQLite (no RETURNING in SQLAlchemy 1.4): the rowid
 
 
 async def upsert(session: AsyncSession, table, rows: Sequence[dict], key: Iterable[str]) -> None:

@@ -117,7 +117,7 @@ def test_without_store_urls_only_the_action_endpoint_is_written(tmp_path):
     dest = tmp_path / "nested" / "dir" / "endpoints.yml"
     env = write_endpoints(Settings(action_server_url=ACTION_URL), dest)
     assert env == {}
-    assert written(dest) == {"action_endpoint": {"url": ACTION_URL}}
+    assert written(dest) == {"action_endpoint": {"url": ACTION_URL, "enable_selective_domain": True}}
     assert dest.read_text(encoding="utf-8").startswith("# Written by motcua")
 
 
@@ -151,7 +151,7 @@ def test_rewriting_replaces_the_previous_file(tmp_path):
     dest = tmp_path / "endpoints.yml"
     write_endpoints(Settings(rasa_tracker_store_url=PG_URL), dest)
     write_endpoints(Settings(action_server_url=ACTION_URL), dest)
-    assert written(dest) == {"action_endpoint": {"url": ACTION_URL}}
+    assert written(dest) == {"action_endpoint": {"url": ACTION_URL, "enable_selective_domain": True}}
 
 
 # --- Rasa reads the file ---------------------------------------------------------------------

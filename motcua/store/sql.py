@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional, Sequence
 
+from sqlalchemy import bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,31 +26,37 @@ def insert_ignore(session: AsyncSession, table):
     return _insert(session, table).on_conflict_do_nothing()
 
 
-# (dialect, table, "id" or "") → its INSERT … ON CONFLICT DO NOTHING [RETURNING id], built once.
-_IGNORING: dict[tuple[str, str, str], Any] = {}
+# (dialect, table, columns, returning id) → its INSERT … ON CONFLICT DO NOTHING, built once. Text
+# with typed parameters: SQLAlchemy 1.4 cannot cache the dialects' on_conflict_do_nothing() form
+# ("[no key]" in its log), so that one was compiled anew on every call.
+_IGNORING: dict[tuple[str, str, tuple[str, ...], bool], Any] = {}
 
 
-def _ignoring(dialect: str, table, returning_id: bool):
-    key = (dialect, table.name, "id" if returning_id else "")
+def _ignoring(session: AsyncSession, table, columns: tuple[str, ...], returning_id: bool):
+    dialect = _dialect(session)
+    key = (dialect, table.name, columns, returning_id and dialect == "postgresql")
     stmt = _IGNORING.get(key)
     if stmt is None:
-        stmt = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table).on_conflict_do_nothing()
-        if returning_id and dialect == "postgresql":
-            stmt = stmt.returning(table.c.id)
+        quote = session.bind.dialect.identifier_preparer.quote if session.bind is not None else (lambda n: f'"{n}"')
+        sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+               f"VALUES ({', '.join(':' + c for c in columns)}) ON CONFLICT DO NOTHING")
+        stmt = text(sql + (" RETURNING id" if key[3] else "")).bindparams(
+            *(bindparam(c, type_=table.c[c].type) for c in columns))
+        if key[3]:
+            stmt = stmt.columns(table.c.id)
         _IGNORING[key] = stmt
     return stmt
 
 
 async def insert_ignore_row(session: AsyncSession, table, values: dict) -> int:
     """INSERT … ON CONFLICT DO NOTHING of one row, the statement built once: 1 if inserted, 0 if not."""
-    return (await session.execute(_ignoring(_dialect(session), table, False), values)).rowcount
+    return (await session.execute(_ignoring(session, table, tuple(values), False), values)).rowcount
 
 
 async def insert_ignore_id(session: AsyncSession, table, values: dict) -> Optional[int]:
     """INSERT … ON CONFLICT DO NOTHING of one row; its id, or None when it conflicted."""
-    dialect = _dialect(session)
-    result = await session.execute(_ignoring(dialect, table, True), values)
-    if dialect == "postgresql":
+    result = await session.execute(_ignoring(session, table, tuple(values), True), values)
+    if _dialect(session) == "postgresql":
         return result.scalar()
     return result.lastrowid if result.rowcount else None  # SQLite (no RETURNING in SQLAlchemy 1.4): the rowid
 

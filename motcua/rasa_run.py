@@ -12,9 +12,16 @@ because the load bench's profile (bench/load/) showed its cost (README, "Measure
   tracker, sender or metadata): identical texts, button payloads above all (they go through the
   whole pipeline too), are parsed once per model and kept in a bounded LRU cache; a copy is
   returned each time. A new model (another model id) starts afresh. Hits are logged now and then.
+- Every call to the action server opened a new aiohttp session, so a new TCP connection (and a new
+  connection task on the action server's side): the session is now kept, per endpoint settings,
+  with idle connections dropped before the action server's Sanic drops them (5 s).
+- Rasa looks up an event's class by its type name by walking every Event subclass, for every event
+  of a tracker it reads back from its store (every turn): the classes are now kept in a table, built
+  again when a name is missing from it (a class imported since).
 """
 from __future__ import annotations
 
+import asyncio
 import copy
 import logging
 import os
@@ -31,6 +38,9 @@ TOKEN_ENV = "MOTCUA_RASA_AUTH_TOKEN"
 log = logging.getLogger("rasa.motcua")
 PARSE_CACHE_SIZE = 4096
 PARSE_CACHE_MAX_CHARS = 500
+# Below the keep-alive of Sanic (the action server's web server, 5 s): a connection is never
+# reused just as the server closes it.
+KEEPALIVE_SECONDS = 3.0
 
 
 def patch_action_result_validation() -> None:
@@ -98,6 +108,68 @@ def patch_parse_cache(size: int = PARSE_CACHE_SIZE) -> None:
     MessageProcessor._parse_message_with_graph = _parse_message_with_graph
 
 
+class _KeptSession:
+    """`async with endpoint.session() as s`, as Rasa writes it, without closing the session."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+
+    async def __aenter__(self) -> Any:
+        return self._session
+
+    async def __aexit__(self, *exc: Any) -> None:
+        return None
+
+
+def patch_endpoint_sessions(keepalive: float = KEEPALIVE_SECONDS) -> None:
+    import aiohttp
+    from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
+
+    original = EndpointConfig.session
+    if getattr(original, "_motcua", False):
+        return
+    sessions: dict[tuple, Any] = {}
+
+    def session(self: EndpointConfig) -> Any:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # outside an event loop: Rasa's own, closed by its caller
+            return original(self)
+        auth = (self.basic_auth["username"], self.basic_auth["password"]) if self.basic_auth else None
+        key = (id(loop), tuple(sorted((self.headers or {}).items())), auth)
+        owner, kept = sessions.get(key, (None, None))
+        if kept is None or kept.closed or owner is not loop:
+            kept = aiohttp.ClientSession(headers=self.headers, auth=aiohttp.BasicAuth(*auth) if auth else None,
+                                         timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+                                         connector=aiohttp.TCPConnector(keepalive_timeout=keepalive))
+            sessions[key] = (loop, kept)
+        return _KeptSession(kept)
+
+    session._motcua = True  # type: ignore[attr-defined]
+    EndpointConfig.session = session
+
+
+def patch_event_type_lookup() -> None:
+    from rasa.shared.core.events import Event
+    from rasa.shared.utils.common import all_subclasses
+
+    original = Event.resolve_by_type
+    if getattr(original, "_motcua", False):
+        return
+    by_name: dict[str, Any] = {}
+
+    def resolve_by_type(type_name: str, default: Any = None) -> Any:
+        cls = by_name.get(type_name)
+        if cls is None:
+            for subclass in all_subclasses(Event):  # Rasa's order: the first class of a name wins
+                by_name.setdefault(subclass.type_name, subclass)
+            cls = by_name.get(type_name)
+        return cls if cls is not None else original(type_name, default)
+
+    resolve_by_type._motcua = True  # type: ignore[attr-defined]
+    Event.resolve_by_type = staticmethod(resolve_by_type)
+
+
 def with_token(argv: list[str], environ: Mapping[str, str]) -> list[str]:
     """`rasa run` with the token of the environment given to Rasa's own option, inside this process."""
     token = environ.get(TOKEN_ENV)
@@ -111,6 +183,8 @@ def main() -> None:
     sys.argv = with_token(sys.argv, os.environ)
     patch_action_result_validation()
     patch_parse_cache()
+    patch_endpoint_sessions()
+    patch_event_type_lookup()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

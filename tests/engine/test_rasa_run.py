@@ -3,9 +3,14 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.core.processor import MessageProcessor
+from rasa.shared.core.events import Event, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.utils.endpoints import EndpointConfig
 
 from motcua import cli, rasa_run
 from motcua.rasa_run import TOKEN_ENV, with_token
@@ -61,6 +66,45 @@ def test_parses_are_cached_per_model_and_text_and_returned_as_copies(monkeypatch
     run(processor, SimpleNamespace(text="b"), None)  # the cache holds 2: "xin chào" (m1) goes
     run(processor, SimpleNamespace(text="xin chào"), None)
     assert calls[-1] == ("m1", "xin chào")
+
+
+def test_event_classes_are_found_by_name_as_rasa_finds_them(monkeypatch):
+    monkeypatch.setattr(Event, "resolve_by_type", Event.resolve_by_type)
+    names = ["user", "bot", "slot", "action", "active_loop", "session_started", "followup", "restart"]
+    expected = [Event.resolve_by_type(n) for n in names]
+    rasa_run.patch_event_type_lookup()
+    assert [Event.resolve_by_type(n) for n in names] == expected
+    assert Event.resolve_by_type("topic") is None  # Rasa's old TopicSet events
+    assert Event.resolve_by_type("no_such_event", default=SlotSet) is SlotSet
+    with pytest.raises(ValueError):
+        Event.resolve_by_type("no_such_event")
+    assert DialogueStateTracker.from_dict("s1", [e.as_dict() for e in [UserUttered("xin chào"), SlotSet("a", 1)]]) \
+        .get_slot("a") == 1
+
+
+async def test_calls_to_an_endpoint_share_one_session_and_connection(monkeypatch):
+    """Two calls to the action server go over one kept connection, and give what Rasa's gave."""
+    monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
+    peers = []
+
+    async def webhook(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername"))
+        return web.json_response({"events": [], "responses": [{"text": (await request.json())["next_action"]}]})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    server = TestServer(app)
+    await server.start_server()
+    try:
+        endpoint = EndpointConfig(str(server.make_url("/webhook")))
+        before = await endpoint.request(json={"next_action": "a"}, method="post")
+        rasa_run.patch_endpoint_sessions()
+        after = [await endpoint.request(json={"next_action": n}, method="post") for n in ("b", "c")]
+    finally:
+        await server.close()
+    assert before == {"events": [], "responses": [{"text": "a"}]}
+    assert [r["responses"][0]["text"] for r in after] == ["b", "c"]
+    assert peers[1] == peers[2] != peers[0]  # Rasa's own call had a connection of its own
 
 
 def test_the_rasa_token_travels_in_the_environment_not_on_the_command_line(monkeypatch):

@@ -18,11 +18,18 @@ because the load bench's profile (bench/load/) showed its cost (README, "Measure
 - Rasa looks up an event's class by its type name by walking every Event subclass, for every event
   of a tracker it reads back from its store (every turn): the classes are now kept in a table, built
   again when a name is missing from it (a class imported since).
+- Rasa's tracker stores write and read every tracker (in memory: whole, every turn) and the
+  action server calls carry the tracker, all with the standard library's JSON: ujson (already
+  installed with Sanic) does it instead, with the same JSON out and the same errors for bad input.
+- Each prediction ran the model's graph through dask's local scheduler (ordering, callbacks, a
+  thread pool's machinery for one thread): it runs through dask's plain in-order `get`, which
+  computes the same tasks in dependency order.
 """
 from __future__ import annotations
 
 import asyncio
 import copy
+import json
 import logging
 import os
 import sys
@@ -141,7 +148,8 @@ def patch_endpoint_sessions(keepalive: float = KEEPALIVE_SECONDS) -> None:
         if kept is None or kept.closed or owner is not loop:
             kept = aiohttp.ClientSession(headers=self.headers, auth=aiohttp.BasicAuth(*auth) if auth else None,
                                          timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
-                                         connector=aiohttp.TCPConnector(keepalive_timeout=keepalive))
+                                         connector=aiohttp.TCPConnector(keepalive_timeout=keepalive),
+                                         json_serialize=_FastJson.dumps)
             sessions[key] = (loop, kept)
         return _KeptSession(kept)
 
@@ -170,6 +178,55 @@ def patch_event_type_lookup() -> None:
     Event.resolve_by_type = staticmethod(resolve_by_type)
 
 
+class _FastJson:
+    """The `json` of Rasa's tracker stores (dumps, loads), with ujson underneath."""
+
+    JSONDecodeError = ValueError
+
+    @staticmethod
+    def dumps(obj: Any, **kwargs: Any) -> str:
+        import ujson
+
+        return ujson.dumps(obj, **kwargs) if not kwargs else json.dumps(obj, **kwargs)
+
+    @staticmethod
+    def loads(data: Any, **kwargs: Any) -> Any:
+        import ujson
+
+        if isinstance(data, (bytes, bytearray)):
+            data = data.decode("utf-8")  # a UnicodeDecodeError, as json.loads gives
+        return ujson.loads(data) if not kwargs else json.loads(data, **kwargs)
+
+
+def patch_fast_json() -> None:
+    import rasa.core.tracker_store as tracker_store
+
+    tracker_store.json = _FastJson
+
+
+def patch_graph_runner() -> None:
+    import dask.core
+    from rasa.engine.exceptions import GraphRunError
+    from rasa.engine.runner.dask import DaskGraphRunner
+
+    if getattr(DaskGraphRunner.run, "_motcua", False):
+        return
+
+    def run(self: DaskGraphRunner, inputs: Any = None, targets: Any = None) -> dict[str, Any]:
+        # Rasa's DaskGraphRunner.run, with dask.core.get for dask.get (dask.local.get_sync).
+        run_targets = targets if targets else self._graph_schema.target_names
+        run_graph = self._build_dask_graph(self._graph_schema.minimal_graph_schema(run_targets))
+        if inputs:
+            self._add_inputs_to_graph(inputs, run_graph)
+        try:
+            return dict(dask.core.get(run_graph, run_targets))
+        except RuntimeError as e:
+            raise GraphRunError("Error running runner.") from e
+
+    run._motcua = True  # type: ignore[attr-defined]
+    DaskGraphRunner.run = run
+
+
 def with_token(argv: list[str], environ: Mapping[str, str]) -> list[str]:
     """`rasa run` with the token of the environment given to Rasa's own option, inside this process."""
     token = environ.get(TOKEN_ENV)
@@ -185,6 +242,8 @@ def main() -> None:
     patch_parse_cache()
     patch_endpoint_sessions()
     patch_event_type_lookup()
+    patch_fast_json()
+    patch_graph_runner()
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

@@ -1,4 +1,5 @@
 """motcua/rasa_run.py: Rasa's speed-ups keep Rasa's behaviour."""
+import json
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -6,9 +7,15 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from jsonschema import ValidationError
+from rasa.core import tracker_store
 from rasa.core.actions.action import RemoteAction
 from rasa.core.processor import MessageProcessor
-from rasa.shared.core.events import Event, SlotSet, UserUttered
+from rasa.core.tracker_store import InMemoryTrackerStore, TrackerDeserialisationException
+from rasa.engine.graph import ExecutionContext, GraphComponent, GraphSchema, SchemaNode
+from rasa.engine.runner.dask import DaskGraphRunner
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
@@ -105,6 +112,51 @@ async def test_calls_to_an_endpoint_share_one_session_and_connection(monkeypatch
     assert before == {"events": [], "responses": [{"text": "a"}]}
     assert [r["responses"][0]["text"] for r in after] == ["b", "c"]
     assert peers[1] == peers[2] != peers[0]  # Rasa's own call had a connection of its own
+
+
+def test_trackers_are_stored_and_read_back_as_before(monkeypatch):
+    monkeypatch.setattr(tracker_store, "json", json)
+    events = [UserUttered("Xin chào / làm sổ đỏ", {"name": "greet", "confidence": 0.93}), SlotSet("a", 1.5),
+              ActionExecuted("utter_greet")]
+    tracker = DialogueStateTracker.from_events("s1", events)
+    store = InMemoryTrackerStore(Domain.empty())
+    before = store.serialise_tracker(tracker)
+    rasa_run.patch_fast_json()
+    after = store.serialise_tracker(tracker)
+    assert json.loads(after) == json.loads(before)
+    for text in (before, after):
+        assert store.deserialise_tracker("s1", text).as_dialogue().as_dict() == tracker.as_dialogue().as_dict()
+    with pytest.raises(TrackerDeserialisationException):
+        store.deserialise_tracker("s1", b"\xff\xfe not json")
+
+
+class AddInputs(GraphComponent):
+    """A graph node that adds what it is given (and 1 when given nothing)."""
+
+    @classmethod
+    def create(cls, config, model_storage, resource, execution_context):  # noqa: ANN001, ANN206
+        return cls()
+
+    def add(self, **numbers: int) -> int:
+        return sum(numbers.values()) if numbers else 1
+
+
+def test_the_graph_runs_to_the_same_results(monkeypatch, tmp_path):
+    """A small graph, with dask's local scheduler and with the plain in-order one."""
+    monkeypatch.setattr(DaskGraphRunner, "run", DaskGraphRunner.run)
+    schema = GraphSchema({
+        "one": SchemaNode({}, AddInputs, "create", "add", {}),
+        "b": SchemaNode({"i": "one", "j": "given"}, AddInputs, "create", "add", {}),
+        "c": SchemaNode({"i": "b", "j": "one"}, AddInputs, "create", "add", {}, is_target=True),
+    })
+
+    def run() -> dict:
+        runner = DaskGraphRunner.create(schema, LocalModelStorage(tmp_path), ExecutionContext(schema, "m"))
+        return runner.run(inputs={"given": 5})
+
+    before = run()
+    rasa_run.patch_graph_runner()
+    assert run() == before == {"c": 7}
 
 
 def test_the_rasa_token_travels_in_the_environment_not_on_the_command_line(monkeypatch):

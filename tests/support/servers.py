@@ -31,10 +31,11 @@ def rasa_ready(status: int, body: str) -> bool:
 
 def rasa_server(name: str, model: Path, port: int, env: dict[str, str], log: Optional[Path],
                 token: Optional[str] = None) -> Process:
-    """`rasa run --enable-api` on `model`, from the engine's environment; it calls the action server
-    that ACTION_ENDPOINT_URL in `env` names (endpoints.yml). Ready: `await p.ready("/status", …, rasa_ready)`."""
+    """`rasa run --enable-api` on `model`, from the engine's environment, started as `motcua run`
+    starts it (motcua/rasa_run.py, with its speed-ups); it calls the action server that
+    ACTION_ENDPOINT_URL in `env` names (endpoints.yml). Ready: `await p.ready("/status", …, rasa_ready)`."""
     auth = ["--auth-token", token] if token else []
-    return Process(name, [ENGINE_PYTHON, "-m", "rasa", "run", "--enable-api", *auth, "--model", str(model),
+    return Process(name, [ENGINE_PYTHON, "-m", "motcua.rasa_run", "run", "--enable-api", *auth, "--model", str(model),
                           "--endpoints", "endpoints.yml", "--credentials", "credentials.yml", "--port", str(port)],
                    env, log, local(port))
 

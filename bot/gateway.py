@@ -74,13 +74,13 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
 
     replies = [*lead, *replies]
     try:
-        async with db.session() as session, session.begin():
-            ids = await record_replies(session, channel, chat_id, [(r.text, r.buttons) for r in replies],
+        async with db.begin() as conn:
+            ids = await record_replies(conn, channel, chat_id, [(r.text, r.buttons) for r in replies],
                                        conversation=conversation)
             for reply, message_id in zip(replies, ids):
                 reply.message_id = message_id
             if relay and inbox_id is not None:  # the officials saw it: not relayed again after a crash
-                await mark_relayed(session, inbox_id)
+                await mark_relayed(conn, inbox_id)
     except Exception as exc:
         log.exception("could not store the replies of a %s message", channel)
         if inbox_id is not None and handed_off is None:

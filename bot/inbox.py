@@ -78,11 +78,11 @@ async def receive(app: web.Application, channel: str, update_id: str, data: dict
                   handler: Handler, chat_key: Optional[str] = None) -> bool:
     """False when this update was delivered before (it is not processed again). `chat_key` names
     the chat, so that another gateway's later update of it waits for this one."""
-    async with app[DB].session() as session, session.begin():
-        row_id = await accept(session, channel, update_id, data, owner=app[SETTINGS].instance_id, chat_key=chat_key)
+    async with app[DB].begin() as conn:
+        row_id = await accept(conn, channel, update_id, data, owner=app[SETTINGS].instance_id, chat_key=chat_key)
         # Asked in the same transaction: most updates find none, and then need no wait (below).
         behind = (row_id is not None and chat_key is not None
-                  and await earlier_unanswered(session, channel, chat_key, row_id))
+                  and await earlier_unanswered(conn, channel, chat_key, row_id))
     if row_id is None:
         log.info("%s update %s was delivered again; already handled", channel, update_id)
         return False
@@ -121,9 +121,9 @@ async def _finish(app: web.Application, channel: str, row_id: int, status: str,
     not leave an answered update looking unanswered."""
     for delay in FINISH_RETRY_DELAYS:
         try:
-            async with app[DB].session() as session, session.begin():
-                await record_receipts(session, accepted)
-                await finish(session, row_id, status)
+            async with app[DB].begin() as conn:
+                await record_receipts(conn, accepted)
+                await finish(conn, row_id, status)
             return
         except Exception as exc:  # noqa: BLE001 - any store error: wait and try again
             log.warning("%s update %s: could not mark it %s (%s); trying again in %.0f s",

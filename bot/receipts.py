@@ -46,8 +46,8 @@ async def record(app: web.Application, receipts: Sequence[deliveries.Receipt]) -
     if not receipts:
         return
     try:
-        async with app[DB].session() as session, session.begin():
-            await deliveries.record(session, receipts)
+        async with app[DB].begin() as conn:
+            await deliveries.record(conn, receipts)
     except Exception as exc:  # noqa: BLE001 - any store error: the send itself succeeded
         log.warning("could not record %d delivered message(s) (%s)", len(receipts), type(exc).__name__)
 

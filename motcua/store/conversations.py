@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from motcua.store.models import Conversation, Message, utcnow
-from motcua.store.sql import insert_ignore_id, insert_ignore_row
+from motcua.store.sql import Executor, insert_ignore_id, insert_ignore_row
 
 CONVERSATIONS, MESSAGES = Conversation.__table__, Message.__table__
 # The hot path's statements, built once (see motcua/store/sql.py).
@@ -23,7 +23,7 @@ async def conversation_for(session: AsyncSession, channel: str, chat_id: str) ->
     return await session.get(Conversation, await conversation_id(session, channel, chat_id))
 
 
-async def conversation_id(session: AsyncSession, channel: str, chat_id: str) -> int:
+async def conversation_id(session: Executor, channel: str, chat_id: str) -> int:
     """The id of a chat's conversation, created on first contact (what record_message needs: no ORM
     object, one indexed SELECT on the hot path)."""
     where = {"channel": channel, "chat": chat_id}
@@ -68,7 +68,7 @@ async def record_message(
     return message_id
 
 
-async def record_replies(session: AsyncSession, channel: str, chat_id: str,
+async def record_replies(session: Executor, channel: str, chat_id: str,
                          replies: Sequence[tuple[str, Optional[Sequence[dict]]]],
                          conversation: Optional[int] = None) -> list[int]:
     """A turn's replies (text, buttons), in order; their ids. The conversation's last activity is

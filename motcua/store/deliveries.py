@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from motcua.store.models import Message, utcnow
+from motcua.store.sql import Executor
 
 MESSAGES = Message.__table__
 # Written for nearly every reply: built once (see motcua/store/sql.py); one form for a part, one
@@ -33,14 +34,14 @@ def _values(receipt: Receipt) -> dict:
     return values
 
 
-async def record(session: AsyncSession, receipts: Sequence[Receipt]) -> None:
+async def record(session: Executor, receipts: Sequence[Receipt]) -> None:
     """One small UPDATE per message (by primary key), in the caller's transaction: on the hot path
     it rides with what the turn writes anyway (the inbox row marked done)."""
     for receipt in receipts:
         await session.execute(_RECEIPT, _values(receipt))
 
 
-async def mark_relayed(session: AsyncSession, inbox_id: int) -> None:
+async def mark_relayed(session: Executor, inbox_id: int) -> None:
     """The citizen's message of this update was relayed to the officials (a handoff)."""
     await session.execute(update(MESSAGES).where(MESSAGES.c.inbox_id == inbox_id).values(delivered_at=utcnow()))
 

@@ -9,7 +9,7 @@ from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from motcua.store.models import ButtonPayload, GatewayHeartbeat, InboxUpdate
-from motcua.store.sql import insert_ignore_id, insert_ignore_row, upsert
+from motcua.store.sql import Executor, insert_ignore_id, insert_ignore_row, upsert
 
 INBOX = InboxUpdate.__table__
 # The hot path's statements, built once (see motcua/store/sql.py).
@@ -19,7 +19,7 @@ _EARLIER = (select(INBOX.c.id).where(INBOX.c.channel == bindparam("channel"), IN
 _PAYLOAD = select(ButtonPayload.__table__.c.payload).where(ButtonPayload.__table__.c.key == bindparam("key"))
 
 
-async def accept(session: AsyncSession, channel: str, update_id: str, payload: dict[str, Any],
+async def accept(session: Executor, channel: str, update_id: str, payload: dict[str, Any],
                  owner: Optional[str] = None, chat_key: Optional[str] = None) -> Optional[int]:
     """Store an update; its row id, or None when this update was delivered before."""
     return await insert_ignore_id(session, INBOX, dict(
@@ -27,11 +27,11 @@ async def accept(session: AsyncSession, channel: str, update_id: str, payload: d
         received_at=datetime.now(timezone.utc), owner=owner, chat_key=chat_key))
 
 
-async def finish(session: AsyncSession, row_id: int, status: str = "done") -> None:
+async def finish(session: Executor, row_id: int, status: str = "done") -> None:
     await session.execute(_FINISH, {"row_id": row_id, "status": status, "processed_at": datetime.now(timezone.utc)})
 
 
-async def earlier_unanswered(session: AsyncSession, channel: str, chat_key: str, row_id: int) -> bool:
+async def earlier_unanswered(session: Executor, channel: str, chat_key: str, row_id: int) -> bool:
     """Whether an earlier update of the same chat is still waiting for its answer."""
     return await session.scalar(_EARLIER, {"channel": channel, "chat": chat_key, "row_id": row_id}) is not None
 

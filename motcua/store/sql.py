@@ -6,15 +6,27 @@ once per object, so a statement built anew for every call pays the building and 
 time (~0.3 ms of CPU a statement, `bench/gateway_cpu.py`)."""
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Optional, Sequence, Union
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+# What the store's queries run on: an ORM session, or a plain connection in a transaction (the
+# gateway's hot path, Database.begin: no unit of work to set up for Core statements).
+Executor = Union[AsyncSession, AsyncConnection]
 
 
-def _dialect(session: AsyncSession) -> str:
-    return session.bind.dialect.name if session.bind is not None else "sqlite"
+def _dialect_of(session: Executor) -> Optional[Dialect]:
+    if isinstance(session, AsyncConnection):
+        return session.dialect
+    return session.bind.dialect if session.bind is not None else None
+
+
+def _dialect(session: Executor) -> str:
+    dialect = _dialect_of(session)
+    return dialect.name if dialect is not None else "sqlite"
 
 
 def _insert(session: AsyncSession, table):
@@ -32,12 +44,13 @@ def insert_ignore(session: AsyncSession, table):
 _IGNORING: dict[tuple[str, str, tuple[str, ...], bool], Any] = {}
 
 
-def _ignoring(session: AsyncSession, table, columns: tuple[str, ...], returning_id: bool):
+def _ignoring(session: Executor, table, columns: tuple[str, ...], returning_id: bool):
     dialect = _dialect(session)
     key = (dialect, table.name, columns, returning_id and dialect == "postgresql")
     stmt = _IGNORING.get(key)
     if stmt is None:
-        quote = session.bind.dialect.identifier_preparer.quote if session.bind is not None else (lambda n: f'"{n}"')
+        dialect_object = _dialect_of(session)
+        quote = dialect_object.identifier_preparer.quote if dialect_object is not None else (lambda n: f'"{n}"')
         sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
                f"VALUES ({', '.join(':' + c for c in columns)}) ON CONFLICT DO NOTHING")
         stmt = text(sql + (" RETURNING id" if key[3] else "")).bindparams(
@@ -48,12 +61,12 @@ def _ignoring(session: AsyncSession, table, columns: tuple[str, ...], returning_
     return stmt
 
 
-async def insert_ignore_row(session: AsyncSession, table, values: dict) -> int:
+async def insert_ignore_row(session: Executor, table, values: dict) -> int:
     """INSERT … ON CONFLICT DO NOTHING of one row, the statement built once: 1 if inserted, 0 if not."""
     return (await session.execute(_ignoring(session, table, tuple(values), False), values)).rowcount
 
 
-async def insert_ignore_id(session: AsyncSession, table, values: dict) -> Optional[int]:
+async def insert_ignore_id(session: Executor, table, values: dict) -> Optional[int]:
     """INSERT … ON CONFLICT DO NOTHING of one row; its id, or None when it conflicted."""
     result = await session.execute(_ignoring(session, table, tuple(values), True), values)
     if _dialect(session) == "postgresql":

@@ -123,19 +123,30 @@ def print_table(results: dict[str, list[dict]]) -> dict[str, float]:
     return medians
 
 
-async def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--turns", type=int, default=1000)
-    ap.add_argument("--chats", type=int, default=50)
-    ap.add_argument("--replies", type=int, default=2)
+def add_arguments(ap: argparse.ArgumentParser, turns: int, chats: int, replies: int, rounds: int) -> None:
+    """The options of a gateway measurement (this bench's and bench/sent_once.py's)."""
+    ap.add_argument("--turns", type=int, default=turns)
+    ap.add_argument("--chats", type=int, default=chats)
+    ap.add_argument("--replies", type=int, default=replies)
     ap.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
     ap.add_argument("--before", type=Path, help="a checkout whose gateway to measure as well")
-    ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--profile", type=Path, help="py-spy record this tree's gateway in the last round to this file")
-    args = ap.parse_args()
+    ap.add_argument("--rounds", type=int, default=rounds)
+
+
+def trees_of(args: argparse.Namespace) -> list[tuple[str, Path]]:
+    """This tree, and the --before checkout if given: (name, path)."""
     trees: list[tuple[str, Path]] = [("this tree", PROJECT_ROOT)]
     if args.before is not None:
         trees.append((f"before ({args.before})", args.before.resolve()))
+    return trees
+
+
+async def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    add_arguments(ap, turns=1000, chats=50, replies=2, rounds=3)
+    ap.add_argument("--profile", type=Path, help="py-spy record this tree's gateway in the last round to this file")
+    args = ap.parse_args()
+    trees = trees_of(args)
     results = await measure(trees, args.store, args.rounds, args.chats, args.turns, args.replies, args.profile)
     print(f"Gateway, {args.chats} chats at once, {args.turns} Telegram turns of {args.replies} replies each, "
           f"store {args.store} (`python -m bench.gateway_cpu`):")

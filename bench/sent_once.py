@@ -20,14 +20,12 @@ import asyncio
 import resource
 import tempfile
 import time
-from pathlib import Path
 
-from motcua import PROJECT_ROOT
 from motcua.store import Database
 from motcua.store.conversations import record_message
 from motcua.store.deliveries import Receipt, record
 
-from bench.gateway_cpu import measure, print_table
+from bench.gateway_cpu import add_arguments, measure, print_table, trees_of
 from tests.support.databases import pg_database
 
 
@@ -58,12 +56,7 @@ async def write_cost(url: str, writes: int) -> tuple[float, float]:
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--writes", type=int, default=2000)
-    ap.add_argument("--turns", type=int, default=600)
-    ap.add_argument("--chats", type=int, default=10)
-    ap.add_argument("--replies", type=int, default=3)
-    ap.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite")
-    ap.add_argument("--before", type=Path, help="a checkout whose gateway to measure as well")
-    ap.add_argument("--rounds", type=int, default=2)
+    add_arguments(ap, turns=600, chats=10, replies=3, rounds=2)
     args = ap.parse_args()
 
     print("One receipt in its own transaction (this process, CPU / wall µs per write):")
@@ -72,9 +65,7 @@ async def main() -> None:
     async with pg_database() as url:
         print("  PostgreSQL  %.0f / %.0f" % await write_cost(url, args.writes))
 
-    trees: list[tuple[str, Path]] = [("this tree", PROJECT_ROOT)]
-    if args.before is not None:
-        trees.append((f"before ({args.before})", args.before.resolve()))
+    trees = trees_of(args)
     results = await measure(trees, args.store, args.rounds, args.chats, args.turns, args.replies)
     print(f"\nGateway, {args.chats} chats at once, {args.turns} Telegram turns of {args.replies} replies each, "
           f"store {args.store}:")

@@ -21,6 +21,10 @@ because the load bench's profile (bench/load/) showed its cost (README, "Measure
 - Rasa's tracker stores write and read every tracker (in memory: whole, every turn) and the
   action server calls carry the tracker, all with the standard library's JSON: ujson (already
   installed with Sanic) does it instead, with the same JSON out and the same errors for bad input.
+- Rasa's in-memory tracker store (no RASA_TRACKER_STORE_URL) keeps every conversation's tracker
+  for the life of the process, ~4 KB a turn (bench/load --soak): a tracker not saved for
+  RASA_MEMORY_TRACKER_HOURS is dropped when the next tracker is saved; its citizen's next message
+  starts afresh, as after a restart.
 - Each prediction ran the model's graph through dask's local scheduler (ordering, callbacks, a
   thread pool's machinery for one thread): it runs through dask's plain in-order `get`, which
   computes the same tasks in dependency order.
@@ -33,10 +37,12 @@ import json
 import logging
 import os
 import sys
+import time
 from collections import OrderedDict
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from motcua.logs import mask_process_output
+from motcua.settings import Settings
 
 # The API token, passed by `motcua run`/`motcua serve rasa` in the environment rather than on the
 # command line (visible to every user of the machine through `ps`).
@@ -227,6 +233,31 @@ def patch_graph_runner() -> None:
     DaskGraphRunner.run = run
 
 
+def patch_tracker_expiry(hours: float, clock: Callable[[], float] = time.monotonic) -> None:
+    from rasa.core.tracker_store import InMemoryTrackerStore
+
+    original = InMemoryTrackerStore.save
+    if hours <= 0 or getattr(original, "_motcua", False):
+        return
+
+    async def save(self: InMemoryTrackerStore, tracker: Any) -> None:
+        await original(self, tracker)
+        # sender → when saved, oldest first (one per store: a model swap brings a new store)
+        saved: OrderedDict[str, float] = self.__dict__.setdefault("_motcua_saved", OrderedDict())
+        now = clock()
+        saved[tracker.sender_id] = now
+        saved.move_to_end(tracker.sender_id)
+        while saved:
+            sender, at = next(iter(saved.items()))
+            if now - at < hours * 3600:
+                break
+            del saved[sender]
+            self.store.pop(sender, None)
+
+    save._motcua = True  # type: ignore[attr-defined]
+    InMemoryTrackerStore.save = save
+
+
 def with_token(argv: list[str], environ: Mapping[str, str]) -> list[str]:
     """`rasa run` with the token of the environment given to Rasa's own option, inside this process."""
     token = environ.get(TOKEN_ENV)
@@ -244,6 +275,7 @@ def main() -> None:
     patch_event_type_lookup()
     patch_fast_json()
     patch_graph_runner()
+    patch_tracker_expiry(Settings.from_env().rasa_memory_tracker_hours)
     from rasa.__main__ import main as rasa_main
 
     rasa_main()

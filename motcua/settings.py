@@ -62,6 +62,9 @@ class Settings:
     # Unset: in memory, which is right for one Rasa process only.
     rasa_tracker_store_url: Optional[str] = field(default=None, repr=False)
     rasa_lock_store_url: Optional[str] = field(default=None, repr=False)
+    # Trackers kept in memory (no tracker store URL) are dropped after this long without a message:
+    # Rasa kept every one for the life of the process (~4 KB a turn). 0: kept for ever.
+    rasa_memory_tracker_hours: float = 24.0
     action_server_url: str = "http://127.0.0.1:5055/webhook"
     # Where Rasa pulls its model from (MODEL_SERVER_URL: a gateway's /models/serving), every
     # MODEL_PULL_SECONDS; unset, Rasa serves a model file from MOTCUA_MODELS_DIR.
@@ -169,6 +172,7 @@ class Settings:
             zalo_oa_reply_window_hours=_num(env, "ZALO_OA_REPLY_WINDOW_HOURS", d.zalo_oa_reply_window_hours),
             admin_password=_opt(env, "MOTCUA_ADMIN_PASSWORD"),
             rasa_token=_opt(env, "RASA_TOKEN"),
+            rasa_memory_tracker_hours=_num(env, "RASA_MEMORY_TRACKER_HOURS", d.rasa_memory_tracker_hours),
             typing_after_seconds=_num(env, "TYPING_AFTER_SECONDS", d.typing_after_seconds),
             dossier_watch_seconds=_num(env, "DOSSIER_WATCH_SECONDS", d.dossier_watch_seconds),
             escalation_check_seconds=_num(env, "ESCALATION_CHECK_SECONDS", d.escalation_check_seconds),

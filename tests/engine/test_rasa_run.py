@@ -130,6 +130,27 @@ def test_trackers_are_stored_and_read_back_as_before(monkeypatch):
         store.deserialise_tracker("s1", b"\xff\xfe not json")
 
 
+async def test_trackers_in_memory_are_dropped_after_a_quiet_spell(monkeypatch):
+    monkeypatch.setattr(InMemoryTrackerStore, "save", InMemoryTrackerStore.save)
+    now = [0.0]
+    rasa_run.patch_tracker_expiry(hours=1, clock=lambda: now[0])
+    store = InMemoryTrackerStore(Domain.empty())
+
+    async def say(sender: str, at_minute: float) -> None:
+        now[0] = at_minute * 60
+        await store.save(DialogueStateTracker.from_events(sender, [UserUttered("xin chào")]))
+
+    await say("a", 0)
+    await say("b", 30)
+    await say("a", 50)  # a wrote again: kept from minute 50
+    await say("c", 95)  # b's last message was 65 minutes ago
+    assert sorted(await store.keys()) == ["a", "c"]
+    assert await store.retrieve("b") is None
+    await say("c", 111)  # a's hour is up
+    assert list(await store.keys()) == ["c"]
+    assert (await store.retrieve("c")).latest_message.text == "xin chào"
+
+
 class AddInputs(GraphComponent):
     """A graph node that adds what it is given (and 1 when given nothing)."""
 

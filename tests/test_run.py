@@ -66,21 +66,27 @@ def test_run_serves_the_web_chat_and_stops_cleanly(trained_model, tmp_path):
         "RASA_URL": f"http://127.0.0.1:{rasa_port}",
         "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{action_port}/webhook",
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'motcua.db'}",
+        "CASE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cases.db'}",
     }
     log_path = tmp_path / "run.log"
     run = Process("motcua run", [ENGINE_PYTHON, "-m", "motcua.cli", "run"], env, log_path,
                   f"http://127.0.0.1:{port}").start()
     try:
         run.wait_ready("/healthz", 240)
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{port}/webchat/messages",
-            data=json.dumps({"sender": str(uuid.uuid4()), "message": "xin chào"}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(req, timeout=30) as resp:
-            replies = json.loads(resp.read())
-            server = resp.headers["Server"]
+        sender = str(uuid.uuid4())
+
+        def say(text: str) -> tuple[list, str]:
+            req = urllib.request.Request(f"http://127.0.0.1:{port}/webchat/messages",
+                                         data=json.dumps({"sender": sender, "message": text}).encode(),
+                                         headers={"Content-Type": "application/json"})
+            with urllib.request.urlopen(req, timeout=30) as resp:
+                return json.loads(resp.read()), resp.headers["Server"]
+
+        replies, server = say("xin chào")
         assert replies[0]["text"].startswith("Xin chào anh/chị")
+        # A dossier lookup: the action server opens the store and the case database (SQLite).
+        replies, _ = say("tra cứu hồ sơ 000.00.24.H08-999999-9999")
+        assert "4 số cuối" in replies[-1]["text"]
         assert "aiohttp" not in server and "Python" not in server  # no versions to look up advisories by
 
         deadline = time.monotonic() + 15  # the supervisor polls /healthz itself, once a second
@@ -106,9 +112,14 @@ def test_run_serves_the_web_chat_and_stops_cleanly(trained_model, tmp_path):
         except urllib.error.HTTPError as exc:
             assert exc.code == 401
 
+        stopping = time.monotonic()
         assert run.stop(grace=60) == 0  # SIGTERM: a clean exit…
         time.sleep(0.5)
-        assert not [n for n, pid in pids.items() if _alive(pid)]  # …leaving no child behind
+        assert not [n for n, pid in pids.items() if _alive(pid)]  # …leaving no child behind…
+        # …each child gone by itself, none killed after the supervisor's 15 s (the action server
+        # waited for its SQLite connections' threads until motcua/actions_run.py closed them).
+        assert "did not stop" not in log_path.read_text(errors="replace")
+        assert time.monotonic() - stopping < 12
     finally:
         run.kill()
 

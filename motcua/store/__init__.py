@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import asyncio
+import weakref
 from pathlib import Path
 
 from sqlalchemy import event, text
@@ -71,6 +72,7 @@ class Database:
         self.migrations = migrations
         self.engine = make_engine(url, **engine_kwargs)
         self.session = sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        _OPEN.add(self)
 
     def begin(self):
         """A plain connection in a transaction (`async with db.begin() as conn`), committed at the
@@ -92,3 +94,15 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+# Every Database of this process, for dispose_all.
+_OPEN: "weakref.WeakSet[Database]" = weakref.WeakSet()
+
+
+async def dispose_all() -> None:
+    """Closes every Database of this process. A SQLite connection's thread (aiosqlite) is not a
+    daemon thread: a process that ends with one open waits for it for ever. The action server
+    opens its databases on first use and has no other place to close them (motcua/actions_run.py)."""
+    for db in list(_OPEN):
+        await db.dispose()

@@ -41,8 +41,9 @@ def rasa_server(name: str, model: Path, port: int, env: dict[str, str], log: Opt
 
 
 def action_server(name: str, port: int, env: dict[str, str], log: Optional[Path]) -> Process:
-    """The action server (rasa_sdk on actions/), from the engine's environment. Ready: /health."""
-    return Process(name, [ENGINE_PYTHON, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+    """The action server (rasa_sdk on actions/), from the engine's environment, started as `motcua
+    run` starts it (motcua/actions_run.py). Ready: /health."""
+    return Process(name, [ENGINE_PYTHON, "-m", "motcua.actions_run", "--actions", "actions", "--port", str(port)],
                    env, log, local(port))
 
 

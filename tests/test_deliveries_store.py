@@ -125,3 +125,23 @@ async def test_messages_in_flight_go_back_to_the_outbox_when_their_gateway_died(
         assert delivery[done] is delivery[alive] is delivery[reply] is delivery[web] is None
     finally:
         await db.dispose()
+
+
+async def test_outbox_messages_stuck_sending_before_0014_go_back_to_the_outbox(db_url):
+    """A gateway of before migration 0014 claimed outbox messages without naming itself; those it
+    was sending when it stopped are handed back to the outbox by 0016, and nothing else is."""
+    db = Database(db_url)
+    try:
+        await db.migrate("0015")
+        async with db.session() as s, s.begin():
+            stuck = await record_message(s, "telegram", "1", "out", "Phản ánh PA-2026-000001 đã có trả lời",
+                                         push=True, delivery="sending")
+            claimed = await record_message(s, "telegram", "2", "out", "b", push=True, delivery="sending",
+                                           claimed_by="gw-live")
+            sent = await record_message(s, "telegram", "3", "out", "c", push=True, delivery="sent")
+        await db.migrate()
+        assert [(await _message(db, m)).delivery for m in (stuck, claimed, sent)] == ["retry", "sending", "sent"]
+        async with db.session() as s:
+            assert [w.id for w in await store.waiting(s, 10)] == [stuck]
+    finally:
+        await db.dispose()

@@ -80,9 +80,9 @@ class Database:
         transaction on PostgreSQL, `bench/gateway_cpu.py`)."""
         return self.engine.begin()
 
-    async def migrate(self) -> None:
+    async def migrate(self, revision: str = "head") -> None:
         async with self.engine.begin() as conn:
-            await conn.run_sync(_upgrade, self.migrations)
+            await conn.run_sync(_upgrade, self.migrations, revision)
 
     async def ping(self, timeout: float = 3.0) -> bool:
         try:

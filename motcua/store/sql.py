@@ -40,7 +40,8 @@ def insert_ignore(session: AsyncSession, table):
 
 # (dialect, table, columns, returning id) → its INSERT … ON CONFLICT DO NOTHING, built once. Text
 # with typed parameters: SQLAlchemy 1.4 cannot cache the dialects' on_conflict_do_nothing() form
-# ("[no key]" in its log), so that one was compiled anew on every call.
+# ("[no key]" in its log), so that one was compiled anew on every call. Being text, it applies no
+# Python-side column default: callers give every column they want set.
 _IGNORING: dict[tuple[str, str, tuple[str, ...], bool], Any] = {}
 
 

@@ -136,6 +136,7 @@ class _KeptSession:
 
 def patch_endpoint_sessions(keepalive: float = KEEPALIVE_SECONDS) -> None:
     import aiohttp
+    import ujson
     from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 
     original = EndpointConfig.session
@@ -155,7 +156,7 @@ def patch_endpoint_sessions(keepalive: float = KEEPALIVE_SECONDS) -> None:
             kept = aiohttp.ClientSession(headers=self.headers, auth=aiohttp.BasicAuth(*auth) if auth else None,
                                          timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
                                          connector=aiohttp.TCPConnector(keepalive_timeout=keepalive),
-                                         json_serialize=_FastJson.dumps)
+                                         json_serialize=ujson.dumps)
             sessions[key] = (loop, kept)
         return _KeptSession(kept)
 
@@ -185,29 +186,28 @@ def patch_event_type_lookup() -> None:
 
 
 class _FastJson:
-    """The `json` of Rasa's tracker stores (dumps, loads), with ujson underneath."""
+    """The `json` of Rasa's tracker stores (dumps, loads), with ujson underneath (the module given:
+    it is installed with Rasa only, and this module is imported by the gateway's tests too)."""
 
     JSONDecodeError = ValueError
 
-    @staticmethod
-    def dumps(obj: Any, **kwargs: Any) -> str:
-        import ujson
+    def __init__(self, ujson: Any) -> None:
+        self._ujson = ujson
 
-        return ujson.dumps(obj, **kwargs) if not kwargs else json.dumps(obj, **kwargs)
+    def dumps(self, obj: Any, **kwargs: Any) -> str:
+        return json.dumps(obj, **kwargs) if kwargs else self._ujson.dumps(obj)
 
-    @staticmethod
-    def loads(data: Any, **kwargs: Any) -> Any:
-        import ujson
-
+    def loads(self, data: Any, **kwargs: Any) -> Any:
         if isinstance(data, (bytes, bytearray)):
             data = data.decode("utf-8")  # a UnicodeDecodeError, as json.loads gives
-        return ujson.loads(data) if not kwargs else json.loads(data, **kwargs)
+        return json.loads(data, **kwargs) if kwargs else self._ujson.loads(data)
 
 
 def patch_fast_json() -> None:
     import rasa.core.tracker_store as tracker_store
+    import ujson
 
-    tracker_store.json = _FastJson
+    tracker_store.json = _FastJson(ujson)
 
 
 def patch_graph_runner() -> None:

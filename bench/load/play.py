@@ -200,7 +200,8 @@ async def soak(system, scripts, chats: int, minutes: float, pids_fn, services=No
         per_chat = max(2, int(60 * row["turns_per_s"] / chats))
     wall = time.perf_counter() - started
     out = {"chats": chats, "minutes": minutes, "turns": turns, "errors": errors,
-           "turns_per_s": round(turns / wall, 1), "p95_ms": max(latencies_p95) if latencies_p95 else None,
+           "turns_per_s": round(turns / wall, 1),
+           "p95_ms": max(latencies_p95) if latencies_p95 else None,  # the worst round's
            "samples": samples}
     at_two = next((s for s in samples if s["minute"] >= 2), None)
     if at_two is not None and samples[-1] is not at_two:

@@ -74,7 +74,8 @@ def soak_table(soak: dict) -> str:
     """Resident memory minute by minute during the soak, and each process's growth from minute 2."""
     names = list(soak["samples"][0]["rss_mib"])
     lines = [f"Soak: {soak['chats']} chats for {soak['minutes']} min, {soak['turns']} turns "
-             f"({soak['turns_per_s']} turns/s, p95 {soak['p95_ms']} ms, {soak['errors']} errors); resident MiB:", "",
+             f"({soak['turns_per_s']} turns/s, the worst round's p95 {soak['p95_ms']} ms, {soak['errors']} errors); "
+             "resident MiB:", "",
              "| minute | turns so far | " + " | ".join(names) + " |", "|---|---|" + "---|" * len(names)]
     for sample in soak["samples"]:
         lines.append(f"| {sample['minute']} | {sample['turns']} | "

@@ -124,6 +124,8 @@ class DossierSubscription(Base):
     last_due_at = Column(DateTime(timezone=True), nullable=True)
     active = Column(Boolean, nullable=False, default=True)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    # The due date the citizen was reminded of (the working day before it); a moved date is reminded again.
+    reminded_due_at = Column(DateTime(timezone=True), nullable=True)
 
 
 class TicketCounter(Base):
@@ -402,3 +404,53 @@ class ModelFile(Base):
     content = Column(LargeBinary, nullable=False)
     created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
     published_at = Column(DateTime(timezone=True), nullable=True, index=True)
+
+
+class Appointment(Base):
+    """A time booked at the one-stop office (đặt lịch hẹn), LH-YYYY-NNNNNN.
+
+    booked → arrived (checked in at the counter) → served (called to the counter), or no_show, or
+    cancelled (by the citizen, or by an official with a reason the citizen is told)."""
+
+    __tablename__ = "appointments"
+
+    id = Column(Integer, primary_key=True)
+    code = Column(String(20), nullable=False, unique=True)
+    sender_id = Column(String(200), nullable=False, index=True)  # the chat that booked: told, reminded
+    procedure_id = Column(String(64), nullable=False)
+    procedure_name = Column(Text, nullable=False)
+    counter_id = Column(String(64), nullable=False)
+    starts_at = Column(DateTime(timezone=True), nullable=False, index=True)
+    name = Column(String(200), nullable=False)
+    phone = Column(String(20), nullable=False)
+    status = Column(String(16), nullable=False, default="booked")
+    created_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    updated_at = Column(DateTime(timezone=True), nullable=False, default=utcnow)
+    arrived_at = Column(DateTime(timezone=True), nullable=True)
+    served_at = Column(DateTime(timezone=True), nullable=True)
+    cancelled_at = Column(DateTime(timezone=True), nullable=True)
+    cancelled_by = Column(String(200), nullable=True)  # "citizen" or the official's name
+    cancel_reason = Column(Text, nullable=True)
+    # Each reminder is claimed once (compare-and-set), so one gateway replica sends it.
+    reminded_evening_at = Column(DateTime(timezone=True), nullable=True)
+    reminded_soon_at = Column(DateTime(timezone=True), nullable=True)
+
+
+class AppointmentClaim(Base):
+    """What an active booking holds, one row per unit, so that the database refuses a double
+    booking however many gateways book at once: a seat of a slot ("seat:COUNTER:START:N") and one
+    of a phone's bookings of a day ("phone:PHONE:DAY:N"). Released when the booking is cancelled."""
+
+    __tablename__ = "appointment_claims"
+
+    key = Column(String(200), primary_key=True)
+    appointment_id = Column(Integer, ForeignKey("appointments.id", ondelete="CASCADE"), nullable=False, index=True)
+
+
+class AppointmentCounter(Base):
+    """The last booking number given in a year (LH-YYYY-NNNNNN), like TicketCounter for PA-."""
+
+    __tablename__ = "appointment_counters"
+
+    year = Column(Integer, primary_key=True)
+    last = Column(Integer, nullable=False, default=0)

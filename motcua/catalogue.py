@@ -118,6 +118,8 @@ class Locality:
     portal: dict[str, Any] = field(default_factory=dict)
     # The agency whose officials answer chats handed over to a person.
     handoff_agency: str = ""
+    # Booking a time at the office: counters, sessions, slots, seats (motcua/appointments.py).
+    appointments: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Locality":

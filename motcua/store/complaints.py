@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Optional
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from motcua.catalogue import Locality
 from motcua.store.cases import as_utc
 from motcua.store.models import Complaint, ComplaintEvent, TicketCounter
-from motcua.store.sql import insert_ignore
+from motcua.store.sql import next_in_year
 from motcua.workdays import VIETNAM, add_working_days
 from nlu.text import fold
 
@@ -42,14 +42,9 @@ def route(locality: Locality, category: str) -> Route:
 
 
 async def next_ticket(session: AsyncSession, now: datetime) -> str:
-    """PA-YYYY-NNNNNN. The counter row is updated first, which locks it until the filing commits,
-    so concurrent filings (SQLite or PostgreSQL) never share a number."""
+    """PA-YYYY-NNNNNN, numbered per Vietnam year."""
     year = now.astimezone(VIETNAM).year
-    await session.execute(insert_ignore(session, TicketCounter.__table__).values(year=year, last=0))
-    await session.execute(update(TicketCounter).where(TicketCounter.year == year)
-                          .values(last=TicketCounter.last + 1).execution_options(synchronize_session=False))
-    number = await session.scalar(select(TicketCounter.last).where(TicketCounter.year == year))
-    return f"PA-{year}-{number:06d}"
+    return f"PA-{year}-{await next_in_year(session, TicketCounter, year):06d}"
 
 
 # A ticket as the bot writes it (PA-2026-000123), and as citizens type it inside a sentence

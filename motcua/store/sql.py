@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Optional, Sequence, Union
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
@@ -89,3 +89,13 @@ async def increment(session: AsyncSession, table, key: dict, column: str) -> Non
     """INSERT the key with column = 1, or add 1 to it: one atomic statement on both databases."""
     stmt = _insert(session, table).values(**key, **{column: 1})
     await session.execute(stmt.on_conflict_do_update(index_elements=list(key), set_={column: table.c[column] + 1}))
+
+
+async def next_in_year(session: AsyncSession, counter, year: int) -> int:
+    """The next number of a yearly counter table (year, last). The row is updated first, which
+    locks it until the caller's transaction commits, so concurrent transactions (SQLite or
+    PostgreSQL) never get the same number."""
+    table = counter.__table__
+    await session.execute(insert_ignore(session, table).values(year=year, last=0))
+    await session.execute(update(table).where(table.c.year == year).values(last=table.c.last + 1))
+    return int(await session.scalar(select(table.c.last).where(table.c.year == year)))

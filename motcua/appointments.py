@@ -101,7 +101,7 @@ class Schedule:
         following ones, `days_ahead` working days in all."""
         today = now.astimezone(VIETNAM).date()
         day = today if is_working_day(today) else next_working_day(today)
-        days = []
+        days: list[date] = []
         while len(days) < self.days_ahead:
             days.append(day)
             day = next_working_day(day)

@@ -87,16 +87,21 @@ async def lookup_lock(session, sender_id: str, code: str, client: Optional[str])
     return None
 
 
+# The reply when one dossier code, ticket or booking code is locked, by subject.
+CODE_LOCKED = {"dossier": "utter_dossier_code_locked", "complaint": "utter_complaint_ticket_locked",
+               "booking": "utter_booking_code_locked"}
+
+
 def lock_reply(lock: Lock, subject: str = "dossier") -> Reply:
     """What the citizen is told while `lock` holds, in the words of the thing looked up
-    (`subject`: dossier or complaint; responses utter_<subject>_lookup_locked and so on)."""
+    (`subject`: dossier, complaint or booking; responses utter_<subject>_lookup_locked and so on)."""
     outcome, until = lock
     when = {"until": _when(until), "hotline": _hotline()}
     if outcome == "locked":
         return f"utter_{subject}_lookup_locked", {"failures": MAX_FAILURES, **when}
     if outcome == "client_locked":
         return "utter_lookup_client_locked", when
-    return ("utter_dossier_code_locked" if subject == "dossier" else "utter_complaint_ticket_locked"), when
+    return CODE_LOCKED[subject], when
 
 
 async def _locked(sender_id: str, client: Optional[str]) -> Optional[datetime]:

@@ -15,11 +15,11 @@ from motcua.catalogue import load_catalogue
 
 ACTIONS = sorted((PROJECT_ROOT / "actions").glob("*.py"))
 # Replies built from data rather than worded: a procedure's card, aspect or routing, a dossier, the
-# office's details, and the complaint summary (the citizen's own text, which Rasa's interpolation
-# would alter where it contains "0[").
+# office's details, and the complaint and appointment summaries (the citizen's own text, which
+# Rasa's interpolation would alter where it contains "0[").
 DATA_VIEWS = {"text=render_dossier(dossier)", "text=render_elsewhere(", "text=text, buttons=buttons)",
               "text=render_card(procedure, loc)", 'text=_fit("\\n".join(lines)))',
-              'text="\\n".join(lines) + "\\nGửi phản ánh này?"'}
+              'text="\\n".join(lines) + "\\nGửi phản ánh này?"', 'text="\\n".join(lines), buttons=CONFIRM'}
 
 
 def _source(path: Path) -> str:
@@ -42,14 +42,14 @@ def test_actions_word_nothing_but_data_views():
 
 
 @pytest.mark.parametrize("outcome", ["locked", "client_locked", "code_locked"])
-@pytest.mark.parametrize("subject", ["dossier", "complaint"])
+@pytest.mark.parametrize("subject", ["dossier", "complaint", "booking"])
 def test_lock_replies_are_filled(subject, outcome, rendered):
     d = CollectingDispatcher()
     dossiers.utter(d, dossiers.lock_reply((outcome, datetime(2026, 12, 7, 3, 30, tzinfo=timezone.utc)), subject))
     [text] = rendered(d)
     assert "10:30 ngày 07/12/2026" in text and "{" not in text
     if outcome == "code_locked":
-        assert text.startswith("Mã phản ánh" if subject == "complaint" else "Mã hồ sơ")
+        assert text.startswith({"complaint": "Mã phản ánh", "booking": "Mã lịch hẹn"}.get(subject, "Mã hồ sơ"))
 
 
 def test_every_placeholder_of_the_feature_responses_is_a_value_actions_pass_or_a_slot(merged_domain):

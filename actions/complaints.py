@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 SLOTS = ("complaint_content", "complaint_category", "complaint_place", "complaint_photo", "complaint_name",
          "complaint_phone", "complaint_confirm")
 # Channels on which a citizen can send a photo in the chat.
-PHOTO_CHANNELS = ("telegram",)
+PHOTO_CHANNELS = ("telegram", "zalo", "zalo_oa")
 LOCATION = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*,\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
 SHARED_PLACE = "Vị trí đã chia sẻ: {lat:.5f}, {lon:.5f}"
 SKIPPED = "-"  # what an optional slot holds when the citizen chose "Bỏ qua"
@@ -98,7 +98,8 @@ class ValidateComplaintForm(FormValidationAction):
     async def validate_complaint_photo(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                        domain: dict) -> dict[str, Any]:
         value = str(value or "")
-        if value == SKIPPED or value.startswith("telegram:"):
+        # A photo's reference names the channel it came on: the chat's own (its handler made it).
+        if value == SKIPPED or value.startswith(f"{tracker.sender_id.partition(':')[0]}:"):
             return {"complaint_photo": value}
         dispatcher.utter_message(response="utter_complaint_photo_expected")
         return {"complaint_photo": None}

@@ -2,19 +2,22 @@
 its conversation and audit log, the actions on it, reports, and accounts for admins."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta, timezone
 from typing import Optional
 from urllib.parse import urlencode
 
+import aiohttp
 import aiohttp_jinja2
 from aiohttp import web
 
 from bot import complaint_workflow as workflow
 from bot import handoff
 from bot.auth import CSRF, OFFICIAL, require
+from bot.handlers.zalo import photo_url
 from bot.reports import complaint_figures, period_of, usage_figures
-from bot.state import DB, TELEGRAM
+from bot.state import DB, HTTP, SETTINGS, TELEGRAM
 from motcua.catalogue import load_catalogue
 from motcua.store import complaints as store
 from motcua.store import handoffs as handoff_store
@@ -26,6 +29,14 @@ from motcua.store.officials import ROLE_LABELS, ROLES, account_taken, all_accoun
 log = logging.getLogger(__name__)
 PAGE_SIZE = 25
 MAX_TEXT = 4000
+# A photo fetched from a URL (Zalo's): its size cap, time limit, and the types served as they are
+# (served from our own origin, an HTML or SVG "photo" could run script, so nothing else).
+PHOTO_MAX_BYTES = 10 * 1024 * 1024
+PHOTO_TIMEOUT = aiohttp.ClientTimeout(total=20)
+PHOTO_TYPES = {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/heic", "image/heif"}
+NO_PHOTO = "Không có ảnh."
+PHOTO_GONE = "Ảnh không còn trên máy chủ của Zalo (đường dẫn có thể đã hết hạn)."
+PHOTO_FAILED = "Chưa tải được ảnh từ Zalo, vui lòng thử lại sau."
 
 
 def _context(request: web.Request, **values) -> dict:
@@ -89,16 +100,51 @@ async def complaint_photo(request: web.Request) -> web.Response:
     async with request.app[DB].session() as session:
         complaint = await _complaint_for(request, session)
     channel, _, file_id = (complaint.photo or "").partition(":")
-    if channel != "telegram" or TELEGRAM not in request.app:
-        raise web.HTTPNotFound(text="Không có ảnh.")
+    if channel == "telegram" and TELEGRAM in request.app:
+        return await _telegram_photo(request.app, file_id)
+    url = photo_url(request.app[SETTINGS], complaint.photo or "") if channel in ("zalo", "zalo_oa") else None
+    if url is None:
+        raise web.HTTPNotFound(text=NO_PHOTO)
+    body, content_type = await _web_photo(request.app[HTTP], url)
+    return web.Response(body=body, content_type=content_type, headers={"Cache-Control": "private, max-age=3600"})
+
+
+async def _telegram_photo(app: web.Application, file_id: str) -> web.Response:
     try:
-        file = await request.app[TELEGRAM].get_file(file_id)
+        file = await app[TELEGRAM].get_file(file_id)
         data = await file.download_as_bytearray()
     except Exception:
         log.exception("could not fetch a complaint photo from Telegram")
         raise web.HTTPBadGateway(text="Chưa tải được ảnh từ Telegram, vui lòng thử lại sau.")
     return web.Response(body=bytes(data), content_type="image/jpeg",
                         headers={"Cache-Control": "private, max-age=3600"})
+
+
+async def _web_photo(http: aiohttp.ClientSession, url: str) -> tuple[bytes, str]:
+    """The image at a Zalo photo URL and its content type: 404 when Zalo no longer has it, 502 when
+    it cannot be had now or is not an image of at most PHOTO_MAX_BYTES."""
+    try:
+        async with http.get(url, timeout=PHOTO_TIMEOUT, max_redirects=3) as resp:
+            if resp.status in (403, 404, 410):
+                raise web.HTTPNotFound(text=PHOTO_GONE)
+            if resp.status != 200 or resp.content_type not in PHOTO_TYPES:
+                raise ValueError(f"HTTP {resp.status}, {resp.content_type}")
+            return await _read_capped(resp), resp.content_type
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as exc:
+        log.warning("could not fetch a complaint photo from Zalo (%s)", exc)
+        raise web.HTTPBadGateway(text=PHOTO_FAILED)
+
+
+async def _read_capped(resp: aiohttp.ClientResponse) -> bytes:
+    """The body, refused past PHOTO_MAX_BYTES (counted as read: a length header can lie)."""
+    if (resp.content_length or 0) > PHOTO_MAX_BYTES:
+        raise ValueError(f"{resp.content_length} bytes")
+    body = bytearray()
+    async for chunk in resp.content.iter_chunked(64 * 1024):
+        body += chunk
+        if len(body) > PHOTO_MAX_BYTES:
+            raise ValueError(f"more than {PHOTO_MAX_BYTES} bytes")
+    return bytes(body)
 
 
 def _text(form, name: str, required: bool = True) -> str:

@@ -4,10 +4,14 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from sqlalchemy import select, update
 
+from bot import dashboard as dashboard_module
 from bot import escalation
-from bot.state import DB
+from bot.handlers.zalo import photo_ref
+from bot.state import DB, SETTINGS
 from motcua.catalogue import load_catalogue
 from motcua.settings import Settings
 from motcua.store.complaints import by_ticket, events_of, file_complaint
@@ -19,7 +23,9 @@ from motcua.store.officials import create_official, verify_password
 from motcua.workdays import VIETNAM
 
 from tests.support.chat import updates, web_id
+from tests.support.fake_zalo import PNG, serve_files
 from tests.support.gateway import start_gateway
+from tests.support.processes import free_port
 from tests.support.usage_data import EXPECTED
 from tests.support.usage_data import seed as seed_usage
 
@@ -351,3 +357,85 @@ async def test_the_session_cookie_is_secure_only_behind_a_trusted_https_proxy(da
     forged = await dashboard.post("/officials/login", data={"username": "giamsat", "password": PASSWORD},
                                   headers={"X-Forwarded-Proto": "https"}, allow_redirects=False)
     assert forged.status == 302 and not forged.cookies["motcua_session"]["secure"]
+
+
+# --- a photo sent on Zalo (issue 19) -------------------------------------------------------------
+
+@pytest.fixture
+async def zalo_photos(sqlite_url, tmp_path):
+    """A gateway that knows the OA's secret (so it can check the OA's photo references; the OA
+    itself is not set up), a supervisor signed in, and a local server standing for Zalo's images."""
+    files: dict[str, tuple[bytes, str]] = {}
+    fetched: list[str] = []
+    images = web.Application()
+    serve_files(images, files, fetched)
+    server = TestServer(images)
+    await server.start_server()
+    client = await start_gateway(Settings(database_url=sqlite_url, case_database_url=f"sqlite+aiosqlite:///{tmp_path / 'c.db'}",
+                                          dossier_watch_seconds=0, escalation_check_seconds=0,
+                                          zalo_oa_secret_key="oa-secret"))
+    async with client.app[DB].session() as s, s.begin():
+        await create_official(s, "giamsat", PASSWORD, role="supervisor", full_name="Lê Văn Cường")
+    await login(client, "giamsat")
+    try:
+        yield client, str(server.make_url("")).rstrip("/"), files, fetched
+    finally:
+        await client.close()
+        await server.close()
+
+
+async def with_photo(client, photo: str) -> str:
+    ticket = await file(client, sender="zalo_oa:citizen1")
+    async with client.app[DB].session() as s, s.begin():
+        (await by_ticket(s, ticket)).photo = photo
+    return ticket
+
+
+async def test_a_zalo_photo_is_fetched_and_served_with_its_type(zalo_photos):
+    client, base, files, fetched = zalo_photos
+    files["a.png"], files["b.jpg"] = (PNG, "image/png"), (b"\xff\xd8\xff\xe0 jpeg", "image/jpeg")
+    for name, (body, content_type) in files.items():
+        ticket = await with_photo(client, photo_ref(client.app[SETTINGS], "zalo_oa", f"{base}/files/{name}"))
+        resp = await client.get(f"/officials/complaints/{ticket}/photo")
+        assert resp.status == 200 and resp.content_type == content_type and await resp.read() == body
+        page = await (await client.get(f"/officials/complaints/{ticket}")).text()
+        assert f'src="/officials/complaints/{ticket}/photo"' in page
+    assert fetched == ["a.png", "b.jpg"]
+    client.session.cookie_jar.clear()  # signed out
+    resp = await client.get(f"/officials/complaints/{ticket}/photo", allow_redirects=False)
+    assert resp.status in (302, 403) and fetched == ["a.png", "b.jpg"]  # nothing fetched
+
+
+async def test_a_photo_reference_not_made_by_the_gateway_is_never_fetched(zalo_photos):
+    """A MAC that does not match (a reference typed in a chat), another channel's key, or a URL that
+    is not http(s): 404, and nothing is requested."""
+    client, base, files, fetched = zalo_photos
+    settings = client.app[SETTINGS]
+    url = f"{base}/files/a.png"
+    good = photo_ref(settings, "zalo_oa", url)
+    for photo in (f"zalo_oa:{'0' * 16}:{url}", good.replace("zalo_oa:", "zalo:", 1), f"zalo_oa:{url}",
+                  photo_ref(settings, "zalo_oa", "file:///etc/passwd"), photo_ref(settings, "zalo_oa", "ftp://x/a.png"),
+                  good + "x"):
+        ticket = await with_photo(client, photo)
+        resp = await client.get(f"/officials/complaints/{ticket}/photo")
+        assert resp.status == 404 and "Không có ảnh" in await resp.text()
+    assert fetched == []
+
+
+async def test_a_zalo_photo_that_cannot_be_had_gets_a_clear_error(zalo_photos, monkeypatch):
+    client, base, files, fetched = zalo_photos
+    settings = client.app[SETTINGS]
+    files["page.html"] = (b"<script>alert(1)</script>", "text/html")
+    files["drawing.svg"] = (b"<svg onload='alert(1)'/>", "image/svg+xml")
+    files["big.png"] = (PNG * 20, "image/png")
+    monkeypatch.setattr(dashboard_module, "PHOTO_MAX_BYTES", len(PNG) * 10)
+    cases = [("gone.png", 404, "hết hạn"), ("page.html", 502, "Chưa tải được ảnh từ Zalo"),
+             ("drawing.svg", 502, "Chưa tải được ảnh từ Zalo"), ("big.png", 502, "Chưa tải được ảnh từ Zalo")]
+    for name, status, words in cases:
+        ticket = await with_photo(client, photo_ref(settings, "zalo_oa", f"{base}/files/{name}"))
+        resp = await client.get(f"/officials/complaints/{ticket}/photo")
+        assert resp.status == status and words in await resp.text(), name
+    closed = free_port()  # nothing listens there
+    ticket = await with_photo(client, photo_ref(settings, "zalo_oa", f"http://127.0.0.1:{closed}/a.png"))
+    resp = await client.get(f"/officials/complaints/{ticket}/photo")
+    assert resp.status == 502 and "Chưa tải được ảnh từ Zalo" in await resp.text()

@@ -1,13 +1,19 @@
 """Zalo Bot Platform through the gateway, against a local fake API and the session's real Rasa."""
 import asyncio
 import itertools
+import json
+import re
 
 import pytest
 from aiohttp.test_utils import TestServer
+from sqlalchemy import select
 
 from bot.inbox import TASKS
+from motcua.store import Database
+from motcua.store.models import Complaint
+from motcua.store.officials import create_official
 
-from tests.support.fake_zalo import FakeZalo, sticker_event, text_event
+from tests.support.fake_zalo import PNG, FakeZalo, image_event, sticker_event, text_event
 from tests.support.gateway import make_settings, start_gateway
 
 TOKEN = "9876:zalo-test"
@@ -20,11 +26,12 @@ async def zalo(rasa_servers):
     fake = FakeZalo(TOKEN)
     server = TestServer(fake.app)
     await server.start_server()
+    fake.base_url = str(server.make_url("")).rstrip("/")
     client = await start_gateway(make_settings(
         database_url=rasa_servers["database_url"], rasa_url=rasa_servers["rasa_url"],
         case_database_url=rasa_servers["case_database_url"], dossier_watch_seconds=0,
         zalo_bot_token=TOKEN, zalo_webhook_secret=SECRET, zalo_webhook_url="https://bot.example.invalid/zalo/webhook",
-        zalo_api_base_url=str(server.make_url("")).rstrip("/")))
+        zalo_api_base_url=fake.base_url))
     yield client, fake
     await client.close()
     await server.close()
@@ -95,7 +102,8 @@ async def test_a_zalo_citizen_asks_a_procedure_looks_up_a_dossier_and_files_a_co
     categories = await say("Rác thải đổ trộm ven suối Kim Sơn gây mùi hôi")
     assert "1. Hạ tầng – giao thông" in categories and "2. Môi trường" in categories
     assert "ở đâu" in await say("2")
-    assert "họ tên" in await say("ven suối Kim Sơn")  # no photo step: Zalo is not asked for one here
+    assert "ảnh hiện trường" in await say("ven suối Kim Sơn")  # Zalo sends photos (issue 19)
+    assert "họ tên" in await say("1")  # "1. Bỏ qua"
     await say("Trần Văn Hùng")
     summary = await say("0912 345 678")
     assert "Môi trường" in summary and "1. Gửi" in summary
@@ -109,3 +117,86 @@ async def test_bad_input_on_zalo_gets_a_polite_vietnamese_reply(zalo, text):
     assert await deliver(client, text_event(c, text)) == 200
     (reply,) = fake.sent(c)[-1:]
     assert reply and "Traceback" not in reply and "anh/chị" in reply.lower()
+
+
+async def login_supervisor(client, rasa_servers, username: str) -> None:
+    db = Database(rasa_servers["database_url"])
+    async with db.session() as s, s.begin():
+        await create_official(s, username, "mat-khau-anh-1234", role="supervisor")
+    await db.dispose()
+    resp = await client.post("/officials/login", data={"username": username, "password": "mat-khau-anh-1234"},
+                             allow_redirects=False)
+    assert resp.status == 302
+
+
+async def stored_complaint(rasa_servers, ticket: str) -> Complaint:
+    db = Database(rasa_servers["database_url"])
+    async with db.session() as s:
+        complaint = await s.scalar(select(Complaint).where(Complaint.ticket == ticket))
+    await db.dispose()
+    return complaint
+
+
+async def test_a_zalo_complaint_with_a_photo_that_the_dashboard_shows(zalo, rasa_servers):
+    """Issue 19: the photo question is asked on Zalo; a photo sent there (with a caption) is the
+    complaint's photo, and the dashboard fetches it from Zalo's URL and serves it. The Bot Platform
+    has no location event: the place is typed."""
+    client, fake = zalo
+    c = chat()
+    fake.files["hien-truong.png"] = (PNG, "image/png")
+    url = f"{fake.base_url}/files/hien-truong.png"
+
+    async def say(event) -> str:
+        assert await deliver(client, event) == 200
+        return fake.sent(c)[-1]
+
+    await say(text_event(c, "tôi muốn gửi phản ánh"))
+    await say(text_event(c, "Cột điện nghiêng sắp đổ xuống đường liên thôn"))
+    assert "ở đâu" in await say(text_event(c, "1"))  # "1. Hạ tầng – giao thông"
+    assert "ảnh hiện trường" in await say(text_event(c, "ngã ba thôn Gia Đức"))
+    assert "họ tên" in await say(image_event(c, url, caption="cột điện ở đây"))
+    await say(text_event(c, "Võ Thị Lan"))
+    summary = await say(text_event(c, "0905 444 555"))
+    assert "Địa điểm: ngã ba thôn Gia Đức" in summary and "Ảnh hiện trường: có" in summary
+    ticket = re.search(r"PA-\d{4}-\d{6}", await say(text_event(c, "1"))).group(0)
+
+    complaint = await stored_complaint(rasa_servers, ticket)
+    assert re.fullmatch(r"zalo:[0-9a-f]{16}:" + re.escape(url), complaint.photo)
+    assert complaint.latitude is None and complaint.longitude is None
+    await login_supervisor(client, rasa_servers, f"zl-{c}")
+    resp = await client.get(f"/officials/complaints/{ticket}/photo")
+    assert resp.status == 200 and resp.content_type == "image/png" and await resp.read() == PNG
+    assert fake.fetched == ["hien-truong.png"]  # fetched by the dashboard, once, server-side
+    page = await (await client.get(f"/officials/complaints/{ticket}")).text()
+    assert 'id="photo"' in page and f"/officials/complaints/{ticket}/photo" in page
+
+
+async def test_zalo_photos_outside_the_form_and_unreadable_or_typed_ones(zalo, rasa_servers):
+    """A photo outside a complaint is acknowledged (its URL given as `photo`, the older field); one
+    with no http(s) URL gets a polite reply; a photo reference typed as a message is refused
+    by the form when it names another channel, and never fetched by the dashboard when it names Zalo."""
+    client, fake = zalo
+    c = chat()
+
+    async def say(event) -> str:
+        assert await deliver(client, event) == 200
+        return fake.sent(c)[-1]
+
+    assert "đã nhận được ảnh" in await say(image_event(c, f"{fake.base_url}/files/a.jpg", field="photo"))
+    assert (await say(image_event(c, "file:///etc/passwd"))).startswith("Tôi chưa mở được ảnh")
+    await say(text_event(c, "tôi muốn gửi phản ánh"))
+    await say(text_event(c, "Đèn đường hỏng cả tháng nay, buổi tối rất tối"))
+    await say(text_event(c, "1"))
+    assert "ảnh hiện trường" in await say(text_event(c, "thôn Gia Đức"))
+    typed = "/inform" + json.dumps({"photo": "telegram:AgACsomeone-else"})
+    await say(text_event(c, typed))
+    assert "chưa nhận được ảnh" in fake.sent(c)[-2]  # then the question again
+    forged = "/inform" + json.dumps({"photo": f"zalo:{'0' * 16}:{fake.base_url}/files/internal"})
+    assert "họ tên" in await say(text_event(c, forged))
+    await say(text_event(c, "1"))  # no name
+    await say(text_event(c, "1"))  # no phone
+    ticket = re.search(r"PA-\d{4}-\d{6}", await say(text_event(c, "1"))).group(0)
+    await login_supervisor(client, rasa_servers, f"zl-{c}")
+    resp = await client.get(f"/officials/complaints/{ticket}/photo")
+    assert resp.status == 404 and "Không có ảnh" in await resp.text()
+    assert fake.fetched == []

@@ -3,14 +3,21 @@
 Webhook deliveries carry {"ok": true, "result": {"event_name": ..., "message": {...}}} and the
 secret in X-Bot-Api-Secret-Token; without ZALO_WEBHOOK_URL the bot long-polls getUpdates.
 Zalo has no buttons: choices are sent as a numbered list and a number is taken as the choice.
-Deliveries are deduplicated on event name + message id through the shared inbox."""
+Deliveries are deduplicated on event name + message id through the shared inbox.
+
+A photo (`message.image.received`) is handed to Rasa as the complaint form's photo, as Telegram's
+is; the Bot Platform has no location event (its events are text, image, sticker and
+"unsupported"), so a place is typed there."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import logging
 import re
-from typing import Any, Optional
+from typing import Any, Optional, TypeGuard
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
@@ -23,6 +30,7 @@ from bot.replies import Reply
 from bot.state import DB, HTTP, SETTINGS
 from bot.turn import Turn
 from bot.typing_indicator import typing_while_slow
+from motcua.settings import Settings
 from motcua.store.conversations import recent_messages
 
 log = logging.getLogger(__name__)
@@ -32,6 +40,11 @@ MESSAGE_LIMIT = 2000
 SEND_ATTEMPTS = 5
 NOT_TEXT = "Hiện tôi chỉ đọc được tin nhắn chữ. Anh/chị vui lòng nhập câu hỏi bằng chữ."
 CHOICES_HEADER = "Anh/chị trả lời bằng số:"
+BAD_PHOTO = "Tôi chưa mở được ảnh anh/chị vừa gửi. Anh/chị vui lòng gửi lại ảnh, hoặc mô tả sự việc bằng chữ."
+TEXT_EVENT, IMAGE_EVENT = "message.text.received", "message.image.received"
+# A photo's URL rides in a message of at most 2000 characters (settings.max_message_chars).
+MAX_PHOTO_URL = 1000
+PHOTO_MAC_CHARS = 16
 
 
 class ZaloError(Exception):
@@ -72,6 +85,51 @@ class ZaloBot:
 BOT = web.AppKey("zalo_bot", ZaloBot)
 
 
+# --- photos --------------------------------------------------------------------------------
+# Zalo gives a photo as a URL, which the dashboard fetches server-side. A citizen can type
+# `/inform{"photo": "zalo:…"}` as well as send a photo, so the reference carries a MAC of the URL
+# under the channel's own secret: the dashboard fetches only URLs that came in a verified event.
+
+def photo_key(settings: Settings, channel: str) -> Optional[str]:
+    """The secret a channel's photo references are signed with (None: the channel is not set up)."""
+    return {"zalo": settings.zalo_bot_token, "zalo_oa": settings.zalo_oa_secret_key}.get(channel)
+
+
+def _mac(key: str, channel: str, url: str) -> str:
+    return hmac.new(key.encode(), f"motcua-photo\n{channel}\n{url}".encode(), hashlib.sha256).hexdigest()[:PHOTO_MAC_CHARS]
+
+
+def web_url(url: Any) -> TypeGuard[str]:
+    """An http(s) URL with a host, short enough to travel in a message."""
+    if not isinstance(url, str) or len(url) > MAX_PHOTO_URL or any(c.isspace() for c in url):
+        return False
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
+
+
+def photo_ref(settings: Settings, channel: str, url: str) -> str:
+    """"channel:MAC:URL", what Complaint.photo keeps for a photo received on a Zalo channel."""
+    return f"{channel}:{_mac(photo_key(settings, channel) or '', channel, url)}:{url}"
+
+
+def photo_url(settings: Settings, ref: str) -> Optional[str]:
+    """The URL of a photo reference this gateway made; None for a forged or foreign one."""
+    channel, _, rest = ref.partition(":")
+    mac, _, url = rest.partition(":")
+    key = photo_key(settings, channel)
+    if not key or not web_url(url) or not hmac.compare_digest(mac.encode(), _mac(key, channel, url).encode()):
+        return None
+    return url
+
+
+def inform(entity: str, value: str) -> str:
+    """The message that hands Rasa an entity, as a pressed button would (`/inform{"photo": …}`)."""
+    return "/inform" + json.dumps({entity: value}, ensure_ascii=False)
+
+
 # --- receiving -------------------------------------------------------------------------------
 
 async def webhook(request: web.Request) -> web.Response:
@@ -107,15 +165,27 @@ async def handle_event(app: web.Application, event: dict[str, Any], turn: Turn) 
     if not chat_id:
         return
     bot = app[BOT]
-    if event.get("event_name") != "message.text.received" or not isinstance(message.get("text"), str):
+    name = event.get("event_name")
+    photo = _photo_of(app, message) if name == IMAGE_EVENT else None
+    if name == IMAGE_EVENT and photo is None:
+        await send(app, chat_id, Reply(BAD_PHOTO))
+        return
+    if photo is None and (name != TEXT_EVENT or not isinstance(message.get("text"), str)):
         await send(app, chat_id, Reply(NOT_TEXT))
         return
     async with inbox.chat_lock(app, CHANNEL, chat_id):
-        text = await choice_payload(app, chat_id, message["text"]) or message["text"]
+        text = photo or await choice_payload(app, chat_id, message["text"]) or message["text"]
         async with typing_while_slow(lambda: bot.call("sendChatAction", chat_id=chat_id, action="typing"),
                                      app[SETTINGS].typing_after_seconds,
                                      lambda reply, accepted: send(app, chat_id, reply, accepted)) as send_reply:
             await answer(app, CHANNEL, chat_id, text, send_reply, turn)
+
+
+def _photo_of(app: web.Application, message: dict[str, Any]) -> Optional[str]:
+    """An image event's photo as the complaint form takes it. Its caption is not read: the photo is
+    what the form waits for (the caption stays in the inbox's copy of the event)."""
+    url = message.get("photo_url") or message.get("photo")
+    return inform("photo", photo_ref(app[SETTINGS], CHANNEL, url)) if web_url(url) else None
 
 
 async def choice_payload(app: web.Application, chat_id: str, text: str, channel: str = CHANNEL) -> Optional[str]:

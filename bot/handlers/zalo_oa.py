@@ -6,7 +6,10 @@ through the shared inbox, and answered with customer-service messages
 (POST {base}/v3.0/oa/message/cs, token in the `access_token` header). An expired access token is
 refreshed with the refresh token (OAuth v4), and the new pair is kept in the store, since Zalo
 invalidates a refresh token once used. Messages the bot sends on its own outside the reply window
-are not sent and are recorded as such."""
+are not sent and are recorded as such.
+
+A photo (`user_send_image`) and a shared location (`user_send_location`, coordinates as strings)
+are handed to Rasa as the complaint form's photo and place, as Telegram's are."""
 from __future__ import annotations
 
 import asyncio
@@ -14,6 +17,8 @@ import hashlib
 import hmac
 import json
 import logging
+import math
+import re
 import time
 from datetime import datetime, timedelta, timezone
 from typing import Any, Optional
@@ -23,7 +28,7 @@ from aiohttp import web
 
 from bot import channels, inbox
 from bot.gateway import answer
-from bot.handlers.zalo import NOT_TEXT, choice_payload, render
+from bot.handlers.zalo import BAD_PHOTO, NOT_TEXT, choice_payload, inform, photo_ref, render, web_url
 from bot.messages import split_text
 from bot.receipts import Accepted, send_parts
 from bot.replies import Reply
@@ -42,6 +47,19 @@ REPLAY_WINDOW_MS = 5 * 60 * 1000
 MESSAGE_LIMIT = 2000
 # OA API errors that mean "the access token is no longer valid".
 TOKEN_ERRORS = {-216, -124, -118}
+BAD_LOCATION = ("Tôi chưa đọc được vị trí anh/chị vừa gửi. Anh/chị vui lòng gửi lại vị trí, "
+                "hoặc nhập địa chỉ bằng chữ (thôn, xã, đường).")
+# Zalo sends coordinates as strings: plain decimal numbers only (float() would also take "nan",
+# "1e2" and digits of other scripts).
+COORDINATE = re.compile(r"-?\d{1,3}(?:\.\d{1,20})?", re.ASCII)
+
+
+class BadInput(Exception):
+    """An event whose content cannot be read; the citizen is told `reply`."""
+
+    def __init__(self, reply: str) -> None:
+        super().__init__(reply)
+        self.reply = reply
 
 
 class OaError(Exception):
@@ -144,13 +162,61 @@ async def handle_event(app: web.Application, event: dict[str, Any], turn: Turn) 
     user_id = str((event.get("sender") or {}).get("id") or "")
     if not user_id or not str(event.get("event_name", "")).startswith("user_send_"):
         return  # follows, reactions, the OA's own messages…: nothing to answer
-    text = (event.get("message") or {}).get("text")
-    if event.get("event_name") != "user_send_text" or not isinstance(text, str):
+    try:
+        sent = _sent_content(app, event)
+    except BadInput as bad:
+        await send(app, user_id, Reply(bad.reply))
+        return
+    if sent is None:
         await send(app, user_id, Reply(NOT_TEXT))
         return
+    text, typed = sent
     async with inbox.chat_lock(app, CHANNEL, user_id):
-        text = await choice_payload(app, user_id, text, channel=CHANNEL) or text
+        text = (await choice_payload(app, user_id, text, channel=CHANNEL) if typed else None) or text
         await answer(app, CHANNEL, user_id, text, lambda reply, accepted: send(app, user_id, reply, accepted), turn)
+
+
+def _sent_content(app: web.Application, event: dict[str, Any]) -> Optional[tuple[str, bool]]:
+    """What the citizen's event says to Rasa, and whether they typed it; None for what the bot does
+    not read (stickers, files, …). An image's caption is not read: the photo is what the complaint
+    form waits for (the caption stays in the inbox's copy of the event)."""
+    name, message = event.get("event_name"), event.get("message") or {}
+    if name == "user_send_text":
+        return (message["text"], True) if isinstance(message.get("text"), str) else None
+    if name == "user_send_image":
+        url = _attachment(message, "image").get("url")
+        if not web_url(url):
+            raise BadInput(BAD_PHOTO)
+        return inform("photo", photo_ref(app[SETTINGS], CHANNEL, url)), False
+    if name == "user_send_location":
+        lat, lon = coordinates(_attachment(message, "location").get("coordinates"))
+        return inform("location", f"{lat:.6f},{lon:.6f}"), False
+    return None
+
+
+def _attachment(message: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The payload of the message's first attachment of that type (several photos: the first)."""
+    for attachment in message.get("attachments") or []:
+        if isinstance(attachment, dict) and attachment.get("type") == kind and isinstance(attachment.get("payload"), dict):
+            return attachment["payload"]
+    return {}
+
+
+def coordinates(given: Any) -> tuple[float, float]:
+    """Latitude and longitude from Zalo's {"latitude": "14.35", "longitude": "108.99"}."""
+    given = given if isinstance(given, dict) else {}
+    lat, lon = _coordinate(given.get("latitude")), _coordinate(given.get("longitude"))
+    if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise BadInput(BAD_LOCATION)
+    return lat, lon
+
+
+def _coordinate(value: Any) -> Optional[float]:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, str) and COORDINATE.fullmatch(value.strip()):
+        return float(value.strip())
+    return None
 
 
 async def send(app: web.Application, user_id: str, reply: Reply, accepted: Optional[Accepted] = None) -> None:

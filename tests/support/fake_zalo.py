@@ -1,7 +1,9 @@
-"""A local fake of the Zalo Bot Platform API (its JSON shapes), for channel tests."""
+"""A local fake of the Zalo Bot Platform API (its JSON shapes), for channel tests, and of the
+server a photo a citizen sent is downloaded from (Bot Platform and OA alike)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import itertools
 import random
@@ -11,6 +13,23 @@ from aiohttp import web
 
 from tests.support.fake_telegram import Taken
 from tests.support.serving import served
+
+# A 1×1 PNG: what the photo server serves in the tests.
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==")
+
+
+def serve_files(app: web.Application, files: dict[str, tuple[bytes, str]], fetched: list[str]) -> None:
+    """GET /files/{name}: `files[name]` (body, content type), as Zalo's image server would; 404 for
+    an unknown name. Every request's name is appended to `fetched`."""
+    async def get_file(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        fetched.append(name)
+        if name not in files:
+            return web.Response(status=404, text="Not Found")
+        body, content_type = files[name]
+        return web.Response(body=body, content_type=content_type)
+
+    app.router.add_get("/files/{name}", get_file)
 
 
 def running(token: str, latency: tuple[float, float] = (0.0, 0.0)) -> contextlib.AbstractAsyncContextManager["FakeZalo"]:
@@ -27,8 +46,11 @@ class FakeZalo:
         self.latency = latency
         self.accepted: list[Taken] = []
         self.base_url = ""
+        self.files: dict[str, tuple[bytes, str]] = {}  # photos citizens sent, by name under /files/
+        self.fetched: list[str] = []
         self.app = web.Application()
         self.app.router.add_post("/bot{token}/{method}", self.handle)
+        serve_files(self.app, self.files, self.fetched)
 
     def sent(self, chat_id: str) -> list[str]:
         return [p["text"] for m, p in self.calls if m == "sendMessage" and p["chat_id"] == chat_id]
@@ -70,3 +92,13 @@ def sticker_event(chat_id: str) -> dict:
     return {"ok": True, "result": {"event_name": "message.sticker.received", "message": {
         "message_id": f"zm{next(_ids)}", "date": int(time.time() * 1000), "sticker": "s1",
         "from": {"id": chat_id}, "chat": {"id": chat_id, "chat_type": "PRIVATE"}}}}
+
+
+def image_event(chat_id: str, url: str, caption: str | None = None, field: str = "photo_url") -> dict:
+    """A photo a citizen sent; its URL in `photo_url` or (older shape) `photo`."""
+    message = {"message_id": f"zm{next(_ids)}", "date": int(time.time() * 1000), field: url,
+               "from": {"id": chat_id, "display_name": "Công dân", "is_bot": False},
+               "chat": {"id": chat_id, "chat_type": "PRIVATE"}}
+    if caption is not None:
+        message["caption"] = caption
+    return {"ok": True, "result": {"event_name": "message.image.received", "message": message}}

@@ -1,13 +1,16 @@
-"""How a dossier is described to its owner: by the lookup action and by change notifications."""
+"""How a dossier is described to its owner: by the lookup action, by change notifications and by
+the reminder of its appointment to collect the result."""
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Optional
+from datetime import date, datetime, timedelta
+from typing import Any, Optional
 
 from motcua.catalogue import load_catalogue
 from motcua.store.case_source import DossierView
 from motcua.store.cases import STATUS_LABELS, as_utc, is_overdue
 from motcua.workdays import VIETNAM
+
+WEEKDAYS = ("thứ Hai", "thứ Ba", "thứ Tư", "thứ Năm", "thứ Sáu", "thứ Bảy", "Chủ nhật")
 
 
 def _day(value: Optional[datetime]) -> str:
@@ -18,12 +21,27 @@ def hotline() -> str:
     return load_catalogue().locality.hotline or "của bộ phận một cửa"
 
 
+def collect_text(office: dict[str, Any]) -> str:
+    """Where, when and with what to collect a result: the office of catalogue/locality.yml."""
+    where = office.get("name") or "bộ phận một cửa"
+    if office.get("address"):
+        where += f", địa chỉ: {office['address']}"
+    hours = "; ".join(office.get("hours") or [])
+    return (f"Mời anh/chị đến nhận tại {where}, trong giờ làm việc" + (f" ({hours})" if hours else "") + "."
+            " Anh/chị nhớ mang theo giấy tiếp nhận hồ sơ và hẹn trả kết quả cùng thẻ căn cước; nếu nhờ người"
+            " khác nhận thay, người đó mang thêm giấy ủy quyền của anh/chị và thẻ căn cước của mình.")
+
+
+def _procedure(d: DossierView) -> str:
+    procedure = load_catalogue().get(d.procedure_id)
+    return procedure.name if procedure else d.procedure_id
+
+
 def render_dossier(d: DossierView, now: Optional[datetime] = None) -> str:
     catalogue = load_catalogue()
     office = catalogue.locality.office
-    procedure = catalogue.get(d.procedure_id)
     lines = [f"Hồ sơ {d.code}",
-             f"Thủ tục: {procedure.name if procedure else d.procedure_id or 'không rõ'}",
+             f"Thủ tục: {_procedure(d) or 'không rõ'}",
              f"Ngày tiếp nhận: {_day(d.received_at)}",
              f"Ngày hẹn trả kết quả: {_day(d.due_at)}",
              f"Tình trạng: {STATUS_LABELS.get(d.status, d.status)}"]
@@ -31,10 +49,7 @@ def render_dossier(d: DossierView, now: Optional[datetime] = None) -> str:
         lines.append(f"Cơ quan xử lý: {d.agency}")
     note = d.note.strip()
     if d.status == "done":
-        lines.append(f"Kết quả đã có. Mời anh/chị đến nhận tại {office.get('name', 'bộ phận một cửa')}"
-                     + (f", {office['address']}" if office.get("address") else "")
-                     + ", trong giờ làm việc: " + "; ".join(office.get("hours") or []) + "."
-                     " Anh/chị nhớ mang theo giấy tiếp nhận hồ sơ và thẻ căn cước.")
+        lines.append("Kết quả đã có. " + collect_text(office))
     elif d.status == "need_supplement":
         lines.append(f"Anh/chị cần bổ sung: {note or 'giấy tờ theo phiếu yêu cầu bổ sung đã gửi anh/chị'}."
                      " Sau khi bổ sung đủ, hồ sơ sẽ được tiếp tục xử lý.")
@@ -60,4 +75,36 @@ def render_dossier(d: DossierView, now: Optional[datetime] = None) -> str:
 
 
 def render_change(d: DossierView) -> str:
-    return f"Hồ sơ của anh/chị vừa có cập nhật.\n{render_dossier(d)}"
+    # Ready to collect is the news the citizen waits for: said first, the details after.
+    news = " Hồ sơ đã xử lý xong, kết quả đang chờ anh/chị đến nhận." if d.status == "done" else ""
+    return f"Hồ sơ của anh/chị vừa có cập nhật.{news}\n{render_dossier(d)}"
+
+
+def _due_day_words(due: date, today: date) -> str:
+    # Reminded on a Friday, a Monday is not "tomorrow".
+    if due == today + timedelta(days=1):
+        return f"Ngày mai ({WEEKDAYS[due.weekday()]}, {due:%d/%m/%Y})"
+    return f"Sau những ngày nghỉ, {WEEKDAYS[due.weekday()]} ({due:%d/%m/%Y})"
+
+
+def _what_to_do(d: DossierView) -> str:
+    if d.status == "done":
+        return ("Kết quả đã có, anh/chị có thể đến nhận ngay, không cần chờ đến ngày hẹn. "
+                + collect_text(load_catalogue().locality.office))
+    if d.status == "need_supplement":
+        state = "Hồ sơ đang chờ anh/chị bổ sung giấy tờ: anh/chị bổ sung sớm để có kết quả."
+    elif d.status == "payment_required":
+        state = "Hồ sơ đang chờ anh/chị thực hiện nghĩa vụ tài chính: anh/chị nộp sớm để có kết quả."
+    else:
+        state = (f"Tình trạng hiện nay: {STATUS_LABELS.get(d.status, d.status)}. Kết quả chưa có,"
+                 " anh/chị chưa cần đến nhận.")
+    return (state + " Ngày hẹn vẫn có thể thay đổi; khi kết quả sẵn sàng hoặc ngày hẹn thay đổi,"
+            " chúng tôi sẽ báo anh/chị ngay.")
+
+
+def render_reminder(d: DossierView, today: date) -> str:
+    """The reminder sent the working day before the due date (`today`, Vietnam time)."""
+    due = as_utc(d.due_at).astimezone(VIETNAM).date() if d.due_at else today
+    procedure = f" ({_procedure(d)})" if _procedure(d) else ""
+    return (f"{_due_day_words(due, today)} là ngày hẹn trả kết quả hồ sơ {d.code}{procedure}.\n"
+            f"{_what_to_do(d)}\nCần hỏi thêm, anh/chị gọi đường dây nóng {hotline()}.")

@@ -28,6 +28,14 @@ def next_working_day(day: date) -> date:
     return day
 
 
+def previous_working_day(day: date) -> date:
+    """The last working day before `day` (a Monday's is the Friday before, Tết's longer)."""
+    day -= timedelta(days=1)
+    while not is_working_day(day):
+        day -= timedelta(days=1)
+    return day
+
+
 def add_working_days(received: datetime, days: int) -> datetime:
     """The deadline: `days` working days after the day it was received, at closing time
     (Vietnam time). Received on a day off or after closing, counting starts the next working day."""

@@ -1,7 +1,7 @@
 """Working-day deadlines across weekends, Tết and other public holidays."""
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 
-from motcua.workdays import VIETNAM, add_working_days, is_working_day, working_days_between
+from motcua.workdays import VIETNAM, add_working_days, is_working_day, previous_working_day, working_days_between
 
 
 def vn(*args) -> datetime:
@@ -35,3 +35,9 @@ def test_lunar_and_fixed_holidays_2026():
 def test_working_days_between():
     assert working_days_between(vn(2026, 11, 27, 9), vn(2026, 12, 1, 9)) == 2
     assert working_days_between(vn(2026, 12, 1, 9), vn(2026, 11, 27, 9)) == -2
+
+
+def test_the_working_day_before_skips_weekends_and_tet():
+    assert previous_working_day(date(2026, 10, 20)) == date(2026, 10, 19)  # Tuesday → Monday
+    assert previous_working_day(date(2026, 10, 19)) == date(2026, 10, 16)  # Monday → Friday
+    assert previous_working_day(date(2027, 2, 11)) == date(2027, 2, 3)  # after Tết Đinh Mùi

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from bot import (
     admin,
+    appointments_page,
     auth,
     channels,
     dashboard,
@@ -71,6 +72,8 @@ ROUTES = [
     web.post("/officials/handoffs/{id:\\d+}/{action}", dashboard.handoff_action),
     web.get("/officials/accounts", dashboard.accounts),
     web.post("/officials/accounts", dashboard.create_account),
+    web.get("/officials/appointments", appointments_page.page),
+    web.post("/officials/appointments/{code}/{action}", appointments_page.act),
     # Admins improve the bot (issue 8)
     web.get("/admin", admin.to_inbox),
     web.get("/admin/", admin.inbox),

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import charts
 from motcua.catalogue import load_catalogue
 from motcua.nlu_inbox import form_prompts
+from motcua.store import appointments as appointment_store
 from motcua.store import reports as reports_store
 from motcua.store.ratings import RATING_LEVELS, satisfaction_by_agency_month
 from motcua.store.usage import NEEDS, usage
@@ -76,6 +77,11 @@ def share(part: int, whole: int) -> dict[str, Any]:
     return {"part": part, "whole": whole, "text": text}
 
 
+def no_show_share(s: appointment_store.Summary) -> dict[str, Any]:
+    """No-shows among the bookings not cancelled (the reports' card and /officials/appointments)."""
+    return share(s.no_show, s.booked - s.cancelled)
+
+
 async def complaint_figures(session: AsyncSession) -> dict[str, Any]:
     """Satisfaction by agency and month, on-time handling by agency, volume by category (all time)."""
     locality = load_catalogue().locality
@@ -117,6 +123,7 @@ async def usage_figures(session: AsyncSession, days: int, now: Optional[datetime
     first_questions, cancelled = _prompts()
     u = await usage(session, since, now, first_questions=first_questions, cancelled=cancelled)
     handling, resolved = await reports_store.median_handling_time(session, since, now)
+    appointments = await appointment_store.summary(session, since, now)  # the "Lịch hẹn" card
     catalogue = load_catalogue()
 
     channels = [c for c in CHANNELS if any(ch == c for _, ch in u.per_day)]
@@ -145,4 +152,5 @@ async def usage_figures(session: AsyncSession, days: int, now: Optional[datetime
             "needs": needs, "needs_chart": needs_chart, "has_needs": any(n["n"] for n in needs),
             "top_procedures": top_procedures, "procedures_chart": procedures_chart,
             "not_answered": share(u.not_answered, u.typed), "handed": share(u.handed, u.conversations),
-            "handling": duration(handling), "resolved": resolved}
+            "handling": duration(handling), "resolved": resolved,
+            "appointments": appointments, "no_shows": no_show_share(appointments)}

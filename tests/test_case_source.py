@@ -1,4 +1,5 @@
 """Read-only mode: a provincial system's own table, read through a mapping (SQLite and PostgreSQL)."""
+import asyncio
 from datetime import datetime, timezone
 
 import pytest
@@ -62,3 +63,15 @@ def test_a_mapping_without_required_columns_is_refused(tmp_path):
     (tmp_path / "m2.yml").write_text(MAPPING.replace("processing", "dang_xu_ly"), encoding="utf-8")
     with pytest.raises(ValueError, match="unknown status"):
         load_mapping(str(tmp_path / "m2.yml"))
+
+
+async def test_first_uses_at_once_migrate_the_embedded_case_database_once(tmp_path):
+    """The watcher's first pass and a first lookup can meet in one gateway: Alembic's setup is not
+    safe to run twice at once in a process, so the first use migrates and the others wait."""
+    source = CaseSource(f"sqlite+aiosqlite:///{tmp_path / 'cases.db'}")
+    try:
+        found = await asyncio.gather(*(source.get(f"000.00.24.H08-261101-000{i}") for i in range(5)),
+                                     source.many(["000.00.24.H08-261101-0001"]))
+    finally:
+        await source.dispose()
+    assert found == [None] * 5 + [{}]

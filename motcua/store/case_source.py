@@ -21,6 +21,7 @@ read through that mapping (configuration, not code edits):
 """
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -71,6 +72,9 @@ class CaseSource:
         self.mapping = mapping
         self.db = Database(url, migrations=CASE_MIGRATIONS_DIR)
         self._ready = mapping is not None  # an external database is never migrated by us
+        # Alembic's setup is not safe to run twice at once in one process (the watcher's first pass
+        # and a first lookup can meet): the first use migrates, the others wait for it.
+        self._migrating = asyncio.Lock()
         if mapping:
             cols = mapping["columns"]
             self._naive_zone = timezone(timedelta(hours=float(mapping.get("utc_offset_hours", 7))))
@@ -83,9 +87,12 @@ class CaseSource:
             self._code_col = Dossier.code
 
     async def _ensure_schema(self) -> None:
-        if not self._ready:
-            await self.db.migrate()
-            self._ready = True
+        if self._ready:
+            return
+        async with self._migrating:
+            if not self._ready:
+                await self.db.migrate()
+                self._ready = True
 
     def _view(self, row: Any) -> DossierView:
         data = dict(row._mapping)

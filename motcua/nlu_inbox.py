@@ -103,7 +103,8 @@ def group_of(groups: list[Group], item_id: int) -> Optional[Group]:
 
 
 # Forms whose stop the bot announces, and the response it announces it with.
-CANCELLED_RESPONSES = ("utter_complaint_cancelled", "utter_lookup_cancelled")
+CANCELLED_RESPONSES = ("utter_complaint_cancelled", "utter_lookup_cancelled", "utter_appointment_stopped",
+                       "utter_booking_manage_stopped")
 
 
 @lru_cache(maxsize=2)

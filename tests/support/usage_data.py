@@ -45,7 +45,8 @@ EXPECTED = {
 
 async def seed(session_factory, now: datetime) -> None:
     """Writes the data; `session_factory` is a Database's session (db.session or app[DB].session)."""
-    (complaint_first, _, _), (complaint_cancelled, _) = form_prompts()
+    firsts, cancelled = form_prompts()
+    complaint_first, complaint_cancelled = firsts[0], cancelled[0]  # the complaint form's, the first listed
     locality = load_catalogue().locality
 
     async def say(channel: str, chat: str, direction: str, text: str, when: datetime, buttons=None) -> None:

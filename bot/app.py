@@ -28,6 +28,7 @@ from bot import (
     open311,
     outbox,
 )
+from bot.appointment_reminders import remind_once as remind_appointments
 from bot.handlers import telegram, webchat, zalo, zalo_oa
 from bot.periodic import every
 from bot.rasa_client import RasaClient
@@ -156,6 +157,7 @@ async def _resources(app: web.Application):
         passes: list[tuple[float, Callable[[web.Application], Awaitable[Any]], str]] = [
                   (min(settings.gateway_dead_after_seconds / 4, 5.0), inbox.heartbeat_and_adopt, "inbox of silent gateways"),
                   (settings.dossier_watch_seconds, check_dossiers, "dossier watcher"),
+                  (settings.dossier_watch_seconds, remind_appointments, "appointment reminders"),
                   (settings.escalation_check_seconds, escalation.check_once, "escalation"),
                   (settings.outbox_seconds, outbox.flush_once, "outbox"),
                   # handoffs: posted to the officials' group, timed out

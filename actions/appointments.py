@@ -151,9 +151,9 @@ class ValidateAppointmentForm(FormValidationAction):
             procedure = found.procedure if found.kind == "procedure" else None
             if procedure is None:
                 options = [o for o in found.options if isinstance(o, Procedure)][:6]
+                # The close matches as buttons; without any, the question that follows offers the usual ones.
                 dispatcher.utter_message(response="utter_appointment_procedure_unknown",
-                                         buttons=[{"title": p.name, "payload": p.id} for p in options]
-                                         or _procedure_buttons(tracker))
+                                         buttons=[{"title": p.name, "payload": p.id} for p in options])
                 return {"appointment_procedure": None}
         s = schedule()
         counter = _counter_of(s, procedure)

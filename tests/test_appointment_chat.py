@@ -2,13 +2,16 @@
 that booked, and from another chat with the last 4 phone digits, wrong digits throttled (real
 gateway, Rasa, actions and store; issue 19)."""
 import uuid
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from bot.appointment_reminders import remind_once
 from motcua.store import Database
+from motcua.store.cases import as_utc
 from motcua.store.models import Appointment
 
-from tests.support.chat import say, web_id
+from tests.support.chat import say, updates, web_id
 
 
 async def stored(rasa_servers, code: str) -> Appointment:
@@ -103,3 +106,14 @@ async def test_move_a_booking_to_another_time(gateway, rasa_servers):
     assert moved["text"].startswith(f"Đã đổi lịch hẹn {code} sang"), moved
     after = await stored(rasa_servers, code)
     assert after.starts_at != before.starts_at and after.status == "booked"
+
+
+async def test_the_web_chat_page_collects_the_reminder(gateway, rasa_servers):
+    sender = f"lh-{uuid.uuid4().hex[:8]}"
+    code = await book(gateway, sender)
+    start = await updates(gateway, sender)
+    soon = as_utc((await stored(rasa_servers, code)).starts_at) - timedelta(minutes=59)
+    assert await remind_once(gateway.server.app, now=soon) == 1
+    (reminder,) = (await updates(gateway, sender, start["last"]))["messages"]
+    assert reminder["text"].startswith(f"Nhắc lịch: sắp đến giờ hẹn của anh/chị {code}")
+    assert reminder["buttons"][0]["title"] == "Hủy lịch hẹn"

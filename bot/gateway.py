@@ -14,7 +14,7 @@ from bot.receipts import Accepted
 from bot.replies import Reply
 from bot.state import DB, RASA, SETTINGS
 from bot.turn import Deferred, Turn
-from motcua.store.conversations import conversation_id, record_message, record_replies, stored_replies
+from motcua.store.conversations import conversation_id, record_intent, record_message, record_replies, stored_replies
 from motcua.store.deliveries import mark_relayed, relayed
 from nlu.text import clean, normalize
 
@@ -40,8 +40,9 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
             # Checked before storing: a message longer than the limit is kept only up to it.
             stored = text if len(text) <= settings.max_message_chars else text[:settings.max_message_chars] + "…"
             conversation = await conversation_id(session, channel, chat_id)
-            first_try = await record_message(session, channel, chat_id, "in", stored, inbox_id=inbox_id,
-                                             conversation=conversation) is not None
+            incoming = await record_message(session, channel, chat_id, "in", stored, inbox_id=inbox_id,
+                                            conversation=conversation)
+            first_try = incoming is not None
             handed_off = await handoff.check(session, f"{channel}:{chat_id}", text)
     except Exception as exc:
         log.exception("could not store an incoming %s message", channel)
@@ -54,6 +55,7 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
     if not first_try and inbox_id is not None and (earlier := await _earlier_answer(db, inbox_id)) is not None:
         return earlier  # answered before the gateway died: what the platform had not taken is sent now
     relay = handed_off is not None and handed_off.relay_to is not None
+    intent: Optional[str] = None
     if handed_off is not None:
         replies = handed_off.replies
         # Relayed once: an update processed again finds its message marked relayed (below).
@@ -65,7 +67,7 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
         replies = [Reply(messages.NO_WORDS)]
     else:
         try:
-            replies = await _ask_rasa(app[RASA], f"{channel}:{chat_id}", text, inbox_id, first_try, metadata)
+            replies, intent = await _ask_rasa(app[RASA], f"{channel}:{chat_id}", text, inbox_id, first_try, metadata)
         except RasaUnavailable as exc:
             log.warning("Rasa unavailable for a %s message: %s", channel, exc)
             if inbox_id is not None:
@@ -81,6 +83,8 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
                 reply.message_id = message_id
             if relay and inbox_id is not None:  # the officials saw it: not relayed again after a crash
                 await mark_relayed(conn, inbox_id)
+            if intent and incoming is not None:  # for the reports' top intents
+                await record_intent(conn, incoming, intent)
     except Exception as exc:
         log.exception("could not store the replies of a %s message", channel)
         if inbox_id is not None and handed_off is None:
@@ -120,18 +124,20 @@ async def _relayed(db, inbox_id: int) -> bool:
 
 
 async def _ask_rasa(rasa: RasaClient, sender: str, text: str, inbox_id: Optional[int], first_try: bool,
-                    metadata: Optional[dict] = None) -> list[Reply]:
-    """One turn in Rasa. The message carries its inbox id, so that an update processed again
-    (its gateway was killed, or Rasa timed out after all) is not a second turn: if Rasa's
-    tracker already holds it, its answer there is the answer."""
-    if inbox_id is None:
-        return await rasa.send(sender, text, metadata) or [Reply(messages.NOT_UNDERSTOOD)]
-    if not first_try:
+                    metadata: Optional[dict] = None) -> tuple[list[Reply], Optional[str]]:
+    """One turn in Rasa: its replies and the message's intent. The message carries its inbox id,
+    so that an update processed again (its gateway was killed, or Rasa timed out after all) is not
+    a second turn: if Rasa's tracker already holds it, its answer there is the answer (intent
+    unknown then: the first try may have stored it)."""
+    if inbox_id is not None and not first_try:
         earlier = await rasa.answered(sender, inbox_id)
         if earlier is not None:
             log.info("an update processed again had been answered by Rasa already; not sent twice")
-            return earlier or [Reply(messages.NOT_UNDERSTOOD)]
-    return await rasa.send(sender, text, {**(metadata or {}), "inbox_id": inbox_id}) or [Reply(messages.NOT_UNDERSTOOD)]
+            return earlier or [Reply(messages.NOT_UNDERSTOOD)], None
+    if inbox_id is not None:
+        metadata = {**(metadata or {}), "inbox_id": inbox_id}
+    replies, intent = await rasa.converse(sender, text, metadata)
+    return replies or [Reply(messages.NOT_UNDERSTOOD)], intent
 
 
 async def answer(app: web.Application, channel: str, chat_id: str, text: str,

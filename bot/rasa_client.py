@@ -9,7 +9,7 @@ from urllib.parse import quote
 import aiohttp
 
 from bot.replies import Reply
-from motcua.rasa_api import RasaApi
+from motcua.rasa_api import INTENT_KEY, RasaApi
 from motcua.rasa_replicas import RasaReplicas
 
 
@@ -30,12 +30,23 @@ def parse_replies(payload: Any) -> list[Reply]:
         ]
         text = item.get("text") or ""
         custom: dict[str, Any] = item["custom"] if isinstance(item.get("custom"), dict) else {}
+        if INTENT_KEY in custom:
+            continue  # the turn's intent (intent_of), not something to say
         if text or buttons or item.get("image"):
             replies.append(Reply(text=str(text), buttons=buttons, image=item.get("image"), custom=custom))
         elif custom and replies:
             # Rasa sends a response's `custom` part as its own item, right after its text.
             replies[-1].custom.update(custom)
     return replies
+
+
+def intent_of(payload: Any) -> Optional[str]:
+    """The intent our Rasa adds at the end of its answer (motcua/rasa_run.py); None if absent."""
+    for item in reversed(payload) if isinstance(payload, list) else []:
+        custom = item.get("custom") if isinstance(item, dict) else None
+        if isinstance(custom, dict) and isinstance(custom.get(INTENT_KEY), str):
+            return custom[INTENT_KEY]
+    return None
 
 
 def replies_after(events: list[dict], inbox_id: int) -> Optional[list[Reply]]:
@@ -100,11 +111,16 @@ class RasaClient:
                 raise RasaUnavailable(str(exc) or type(exc).__name__) from exc
         raise RasaUnavailable(f"no Rasa server accepted the connection ({refused})")
 
-    async def send(self, sender_id: str, text: str, metadata: Optional[dict] = None) -> list[Reply]:
+    async def converse(self, sender_id: str, text: str, metadata: Optional[dict] = None) -> tuple[list[Reply], Optional[str]]:
+        """One turn: the replies, and the intent the model gave the message (None if not told)."""
         body: dict[str, Any] = {"sender": sender_id, "message": text}
         if metadata:
             body["metadata"] = metadata
-        return parse_replies(await self._call(sender_id, "POST", "/webhooks/rest/webhook", json=body))
+        answer = await self._call(sender_id, "POST", "/webhooks/rest/webhook", json=body)
+        return parse_replies(answer), intent_of(answer)
+
+    async def send(self, sender_id: str, text: str, metadata: Optional[dict] = None) -> list[Reply]:
+        return (await self.converse(sender_id, text, metadata))[0]
 
     async def answered(self, sender_id: str, inbox_id: int) -> Optional[list[Reply]]:
         """When an update is processed again (its gateway died, or Rasa timed out), Rasa may have

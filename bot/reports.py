@@ -42,6 +42,19 @@ NEED_LABELS = {
     "nlu_fallback": ("Trợ lý không hiểu", "tin nhắn dưới ngưỡng tin cậy của mô hình"),
 }
 assert set(NEED_LABELS) == set(NEEDS)
+# The model's intents as officials read them (an intent not listed is shown by its name).
+INTENT_LABELS = {
+    "greet": "Chào hỏi", "goodbye": "Chào tạm biệt", "thank": "Cảm ơn", "affirm": "Đồng ý", "deny": "Từ chối, dừng",
+    "bot_challenge": "Hỏi có phải người thật", "ask_help": "Hỏi trợ lý giúp được gì",
+    "ask_procedure": "Hỏi thủ tục hành chính", "check_dossier_status": "Tra cứu hồ sơ",
+    "submit_complaint": "Gửi phản ánh, kiến nghị", "check_complaint_status": "Tra cứu phản ánh",
+    "talk_to_official": "Gặp cán bộ", "ask_office_info": "Hỏi giờ làm việc, địa chỉ",
+    "rate_service": "Đánh giá mức độ hài lòng", "inform": "Trả lời câu hỏi của trợ lý",
+    "out_of_scope": "Ngoài phạm vi", "subscribe_dossier": "Theo dõi hồ sơ", "unsubscribe_dossier": "Hủy theo dõi hồ sơ",
+    "formal_complaint": "Hỏi cách khiếu nại, tố cáo", "book_appointment": "Đặt lịch hẹn",
+    "cancel_appointment": "Hủy lịch hẹn", "change_appointment": "Đổi lịch hẹn",
+    "nlu_fallback": "Trợ lý không hiểu",
+}
 
 
 @lru_cache(maxsize=1)
@@ -147,7 +160,13 @@ async def usage_figures(session: AsyncSession, days: int, now: Optional[datetime
     needs = [{"id": n, "label": NEED_LABELS[n][0], "counts": NEED_LABELS[n][1], "n": u.needs[n]} for n in ranked]
     needs_chart = charts.stacked_bars([(NEED_LABELS[n][0], [u.needs[n]]) for n in ranked if u.needs[n]],
                                       ["Số lượt"], title="Công dân hỏi gì")
+    typed_intents = sum(u.intents.values())
+    top_intents = [{"label": INTENT_LABELS.get(name, name), "n": n, "share": share(n, typed_intents)}
+                   for name, n in sorted(u.intents.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP]]
+    intents_chart = charts.stacked_bars([(i["label"], [i["n"]]) for i in top_intents], ["Tin nhắn"],
+                                        title="Ý định mô hình nhận ra nhiều nhất")
     return {"days": days, "periods": PERIODS, "since_day": first_day, "usage": u,
+            "top_intents": top_intents, "intents_chart": intents_chart, "intent_messages": typed_intents,
             "per_day_chart": per_day_chart, "by_channel": by_channel, "has_messages": bool(u.incoming),
             "needs": needs, "needs_chart": needs_chart, "has_needs": any(n["n"] for n in needs),
             "top_procedures": top_procedures, "procedures_chart": procedures_chart,

@@ -12,6 +12,10 @@ from urllib.parse import quote
 
 import aiohttp
 
+# The key under which our Rasa (motcua/rasa_run.py) adds the turn's intent to the REST channel's
+# answer, as a `custom` item after the replies; the gateway takes it out (bot/rasa_client.py).
+INTENT_KEY = "motcua_intent"
+
 
 class RasaApi:
     def __init__(self, http: aiohttp.ClientSession, token: Optional[str] = None) -> None:

@@ -11,7 +11,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from bot.rasa_client import RasaClient, RasaUnavailable, replies_after
+from bot.rasa_client import RasaClient, RasaUnavailable, intent_of, parse_replies, replies_after
 from bot.replies import Reply
 from motcua.rasa_replicas import RasaReplicas, rendezvous
 
@@ -607,3 +607,13 @@ def test_replies_after_with_the_same_inbox_id_twice_returns_the_first_answer():
         {"event": "bot", "text": "second"},
     ]
     assert replies_after(events, 1) == [Reply(text="first")]
+
+
+def test_the_intent_our_rasa_adds_is_read_and_is_not_a_reply():
+    answer = [{"recipient_id": "web:x", "text": "Giờ làm việc: …", "buttons": [{"title": "Địa chỉ", "payload": "/x"}]},
+              {"recipient_id": "web:x", "custom": {"request_location": True}},
+              {"recipient_id": "web:x", "custom": {"motcua_intent": "ask_office_info"}}]
+    assert intent_of(answer) == "ask_office_info"
+    (reply,) = parse_replies(answer)
+    assert reply.custom == {"request_location": True}
+    assert intent_of(answer[:2]) is None and intent_of("nope") is None and intent_of([1, None]) is None

@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta, timezone
 from sqlalchemy import update
 
 from motcua.nlu_inbox import form_prompts
-from motcua.store.conversations import record_message
+from motcua.store.conversations import record_intent, record_message
 from motcua.store.models import Message
 from motcua.store.reports import median_handling_time
 from motcua.store.usage import answered_procedure, usage
@@ -65,3 +65,18 @@ async def test_days_are_vietnam_days(db):
         u = await usage(s, datetime(2026, 3, 1, tzinfo=timezone.utc), now)
     assert dict(u.per_day) == {(datetime(2026, 3, 9).date(), "web"): 1}
     assert u.not_answered == 0 and u.conversations == 1
+
+
+async def test_the_intents_stored_with_citizen_messages_are_counted(db):
+    now = datetime.now(timezone.utc)
+    async with db.session() as s, s.begin():
+        for chat, text, intent in (("i1", "mấy giờ làm việc", "ask_office_info"), ("i1", "dat lich hen", "book_appointment"),
+                                   ("i2", "xin chào", "greet"), ("i2", "giờ mở cửa", "ask_office_info"),
+                                   ("i3", "tin nhắn cũ", None)):
+            message_id = await record_message(s, "web", chat, "in", text)
+            if intent:
+                await record_intent(s, message_id, intent)
+        await record_message(s, "web", "i1", "out", "Giờ làm việc …")
+    async with db.session() as s:
+        u = await usage(s, now - timedelta(hours=1), now + timedelta(minutes=1))
+    assert u.intents == Counter({"ask_office_info": 2, "book_appointment": 1, "greet": 1})

@@ -2,8 +2,12 @@
 import uuid
 
 import pytest
+from sqlalchemy import select
 
-from tests.support.chat import say
+from motcua.store import Database
+from motcua.store.models import Conversation, Message
+
+from tests.support.chat import say, web_id
 
 
 async def test_healthz_is_ok_with_rasa_and_database_up(gateway):
@@ -45,3 +49,21 @@ async def test_every_intent_gets_an_answer(gateway, text, expected):
     # A chat of its own: a handoff or a form started here must not affect other tests.
     replies = await say(gateway, text, sender=f"intent-{uuid.uuid4().hex[:8]}")
     assert expected in replies[0]["text"]
+
+
+async def test_each_citizen_message_is_stored_with_the_intent_the_model_gave_it(gateway, rasa_servers):
+    """For the reports' top intents: our Rasa adds the intent to its answer (motcua/rasa_run.py)
+    and the gateway stores it with the citizen's message, in the transaction of the replies."""
+    sender = f"intent-{uuid.uuid4().hex[:8]}"
+    hours = await say(gateway, "mấy giờ xã làm việc", sender)
+    assert "motcua_intent" not in str(hours)
+    await say(gateway, "dat lich hen", sender)
+    db = Database(rasa_servers["database_url"])
+    try:
+        async with db.session() as s:
+            rows = (await s.execute(select(Message.text, Message.intent).join(Conversation)
+                                    .where(Conversation.chat_id == web_id(sender), Message.direction == "in")
+                                    .order_by(Message.id))).all()
+    finally:
+        await db.dispose()
+    assert [tuple(r) for r in rows] == [("mấy giờ xã làm việc", "ask_office_info"), ("dat lich hen", "book_appointment")]

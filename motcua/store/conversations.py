@@ -16,6 +16,7 @@ _CONVERSATION_ID = select(CONVERSATIONS.c.id).where(CONVERSATIONS.c.channel == b
                                                     CONVERSATIONS.c.chat_id == bindparam("chat"))
 _TOUCH = update(CONVERSATIONS).where(CONVERSATIONS.c.id == bindparam("conv"))
 _INSERT_MESSAGE = insert(MESSAGES)
+_SET_INTENT = update(MESSAGES).where(MESSAGES.c.id == bindparam("message")).values(intent=bindparam("intent"))
 
 
 async def conversation_for(session: AsyncSession, channel: str, chat_id: str) -> Conversation:
@@ -84,6 +85,11 @@ async def record_replies(session: Executor, channel: str, chat_id: str,
                       push=False, inbox_id=None, delivery=None, created_at=now, claimed_by=None)
         ids.append((await session.execute(_INSERT_MESSAGE, values)).inserted_primary_key[0])
     return ids
+
+
+async def record_intent(session: Executor, message_id: int, intent: str) -> None:
+    """The intent Rasa's model gave a citizen's message (written with the turn's replies)."""
+    await session.execute(_SET_INTENT, {"message": message_id, "intent": intent[:64]})
 
 
 async def stored_replies(session: AsyncSession, inbox_id: int) -> list[Message]:

@@ -77,6 +77,9 @@ class Message(Base):
     # The gateway sending a pushed message or holding an outbox claim (GATEWAY_ID): if it dies
     # before the platform accepts the message, its next incarnation or another gateway sends it.
     claimed_by = Column(String(100), nullable=True)
+    # A citizen's message: the intent Rasa's model gave it (migration 0019; the reports' top
+    # intents). None for buttons' payloads read before 0019, replayed answers and the bot's messages.
+    intent = Column(String(64), nullable=True)
 
     conversation = relationship("Conversation", back_populates="messages")
 

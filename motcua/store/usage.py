@@ -53,6 +53,7 @@ class Usage:
     procedures: Counter = field(default_factory=Counter)  # procedure id -> conversations answered about it
     procedure_answers: Counter = field(default_factory=Counter)  # procedure id -> answers given
     needs: Counter = field(default_factory=Counter)  # NEEDS -> count
+    intents: Counter = field(default_factory=Counter)  # the model's intent -> citizen messages (stored since 0019)
 
     @property
     def not_answered(self) -> int:
@@ -102,7 +103,7 @@ async def usage(session: AsyncSession, since: datetime, until: Optional[datetime
     # One pass over the period's messages, a conversation at a time.
     stream = await session.stream(
         select(Message.conversation_id, Message.direction, Message.text, Message.buttons, Message.created_at,
-               Conversation.channel, Conversation.chat_id).join(Conversation)
+               Message.intent, Conversation.channel, Conversation.chat_id).join(Conversation)
         .where(Message.created_at >= since, Message.created_at < until)
         .order_by(Message.conversation_id, Message.id))
     firsts, stops = tuple(first_questions), tuple(cancelled)
@@ -120,6 +121,8 @@ async def usage(session: AsyncSession, since: datetime, until: Optional[datetime
                 u.incoming += 1
                 u.typed += not (m.text or "").startswith("/")
                 u.per_day[(as_utc(m.created_at).astimezone(VIETNAM).date(), channel)] += 1
+                if m.intent:
+                    u.intents[m.intent] += 1
             elif (procedure := answered_procedure(m.buttons)) is not None:
                 u.procedure_answers[procedure] += 1
                 answered.add(procedure)

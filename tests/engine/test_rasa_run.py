@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestServer
 from jsonschema import ValidationError
 from rasa.core import tracker_store
 from rasa.core.actions.action import RemoteAction
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.processor import MessageProcessor
 from rasa.core.tracker_store import InMemoryTrackerStore, TrackerDeserialisationException
 from rasa.engine.graph import ExecutionContext, GraphComponent, GraphSchema, SchemaNode
@@ -20,6 +21,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import EndpointConfig
 
 from motcua import cli, rasa_run
+from motcua.rasa_api import INTENT_KEY
 from motcua.rasa_run import TOKEN_ENV, with_token
 from motcua.settings import Settings
 
@@ -73,6 +75,31 @@ def test_parses_are_cached_per_model_and_text_and_returned_as_copies(monkeypatch
     run(processor, SimpleNamespace(text="b"), None)  # the cache holds 2: "xin chào" (m1) goes
     run(processor, SimpleNamespace(text="xin chào"), None)
     assert calls[-1] == ("m1", "xin chào")
+
+
+async def test_the_rest_answer_ends_with_the_intent_of_the_message(monkeypatch):
+    """What the REST channel returns: the replies, then {"custom": {INTENT_KEY: intent}}; another
+    output channel's answer (None) is left alone."""
+    async def log_message(self, message, should_save_tracker=True):
+        return SimpleNamespace(latest_message=SimpleNamespace(intent={"name": "ask_office_info", "confidence": 0.9}))
+
+    async def handle_message(self, message):
+        await self.log_message(message, should_save_tracker=False)
+        message.output_channel.messages.append({"recipient_id": message.sender_id, "text": "Giờ làm việc …"})
+        return message.output_channel.messages if isinstance(message.output_channel, CollectingOutputChannel) else None
+
+    monkeypatch.setattr(MessageProcessor, "log_message", log_message)
+    monkeypatch.setattr(MessageProcessor, "handle_message", handle_message)
+    rasa_run.patch_intent_in_reply()
+    rasa_run.patch_intent_in_reply()  # once only
+    processor = SimpleNamespace()
+    processor.log_message = lambda *a, **k: MessageProcessor.log_message(processor, *a, **k)
+    answer = await MessageProcessor.handle_message(processor, UserMessage("mấy giờ làm việc", CollectingOutputChannel(),
+                                                                          sender_id="web:x"))
+    assert answer == [{"recipient_id": "web:x", "text": "Giờ làm việc …"},
+                      {"recipient_id": "web:x", "custom": {INTENT_KEY: "ask_office_info"}}]
+    other = SimpleNamespace(messages=[])
+    assert await MessageProcessor.handle_message(processor, UserMessage("x", other, sender_id="web:y")) is None
 
 
 def test_event_classes_are_found_by_name_as_rasa_finds_them(monkeypatch):

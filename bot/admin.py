@@ -18,7 +18,7 @@ from motcua.catalogue import load_catalogue
 from motcua.logs import mask_personal_data
 from motcua.nlu_inbox import form_prompts, group_items, group_of
 from motcua.rasa_replicas import RasaReplicas
-from motcua.retrain import F1_TOLERANCE, MIN_SUPPORT, Retrainer, SwapFailed, Workspace, compare_rows
+from motcua.retrain import ACCURACY_TOLERANCE, F1_TOLERANCE, MIN_SUPPORT, Retrainer, SwapFailed, Workspace, compare_rows
 from motcua.store import model_history, nlu_inbox
 from motcua.store.models import ModelVersion
 from motcua.store.officials import ROLE_LABELS
@@ -284,7 +284,8 @@ async def models_page(request: web.Request) -> dict:
     return _context(request, live=live, replicas=replicas, serving=serving, serving_scores=serving_scores, runs=runs,
                     events=events, names=names, latest=latest,
                     progress=_progress(latest), served_before=served_before, counts=counts,
-                    f1_tolerance=F1_TOLERANCE, min_support=MIN_SUPPORT, error=request.query.get("error"),
+                    f1_tolerance=F1_TOLERANCE, accuracy_tolerance=ACCURACY_TOLERANCE, min_support=MIN_SUPPORT,
+                    error=request.query.get("error"),
                     done=request.query.get("done"))
 
 

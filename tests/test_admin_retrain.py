@@ -27,7 +27,7 @@ from bot import admin
 from bot.state import DB
 from motcua import admin_data, training
 from motcua.nlu_eval import TEST_DIR
-from motcua.retrain import Workspace
+from motcua.retrain import ACCURACY_TOLERANCE, Workspace
 from motcua.settings import Settings
 from motcua.store.models import ModelEvent, ModelVersion, NluInboxItem, Official
 from motcua.store.officials import create_official
@@ -236,7 +236,8 @@ async def test_a_misunderstood_phrasing_is_annotated_retrained_and_promoted_whil
     async with admin_site.app[DB].session() as s:
         run = await s.get(ModelVersion, run_id)
         event = await s.scalar(select(ModelEvent).where(ModelEvent.model_id == run_id))
-    assert run.status == "accepted" and run.scores["accuracy"] >= run.baseline_scores["accuracy"]
+    # Not worse: within the rule's tolerance (retrained with the FAQ, a borderline example or two flip).
+    assert run.status == "accepted" and run.scores["accuracy"] >= run.baseline_scores["accuracy"] - ACCURACY_TOLERANCE
     assert event.action == "promote" and event.actor.startswith("Quản Trị Huấn Luyện")
     assert await serving(own_rasa) == run.name != before
     await page.goto(f"{base}/admin/models")

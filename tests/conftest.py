@@ -157,6 +157,34 @@ async def fake_tg():
         yield fake
 
 
+@pytest.fixture
+async def tg(fake_tg, rasa_servers):
+    """The gateway with Telegram on, against the fake Bot API: (client, fake)."""
+    from tests.support.gateway import telegram_gateway  # the gateway's environment only (see `gateway`)
+
+    client = await telegram_gateway(fake_tg, rasa_servers)
+    yield client, fake_tg
+    await client.close()
+
+
+@pytest.fixture
+async def zalo(rasa_servers):
+    """The gateway with the Zalo Bot Platform on, against a fake Zalo API: (client, fake)."""
+    from aiohttp.test_utils import TestServer
+
+    from tests.support.fake_zalo import TOKEN, FakeZalo
+    from tests.support.gateway import zalo_gateway
+
+    fake = FakeZalo(TOKEN)
+    server = TestServer(fake.app)
+    await server.start_server()
+    fake.base_url = str(server.make_url("")).rstrip("/")
+    client = await zalo_gateway(fake, rasa_servers)
+    yield client, fake
+    await client.close()
+    await server.close()
+
+
 # --- browser -----------------------------------------------------------------------------------
 
 @pytest.fixture

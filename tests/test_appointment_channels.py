@@ -5,65 +5,24 @@ import itertools
 import json
 from datetime import timedelta
 
-import pytest
-from aiohttp.test_utils import TestServer
-from sqlalchemy import select
-
 from bot.appointment_reminders import remind_once
-from motcua.store import Database
 from motcua.store.cases import as_utc
-from motcua.store.models import Appointment
 from motcua.workdays import VIETNAM
 
 from tests.support.chat import deliver as deliver_telegram
+from tests.support.chat import stored_appointment
 from tests.support.fake_telegram import callback_update, text_update
-from tests.support.fake_zalo import FakeZalo, text_event
-from tests.support.gateway import make_settings, start_gateway, telegram_settings
-from tests.test_zalo import SECRET, TOKEN
+from tests.support.fake_zalo import text_event
 from tests.test_zalo import deliver as deliver_zalo
 
 _tg_chats = itertools.count(7_400_001)
 _zalo_chats = itertools.count(1)
 
 
-async def stored(rasa_servers, code: str) -> Appointment:
-    db = Database(rasa_servers["database_url"])
-    try:
-        async with db.session() as s:
-            return await s.scalar(select(Appointment).where(Appointment.code == code))
-    finally:
-        await db.dispose()
-
-
 def keyboard(message: dict) -> list[dict]:
     markup = message["reply_markup"]
     rows = (json.loads(markup) if isinstance(markup, str) else markup)["inline_keyboard"]
     return [button for row in rows for button in row]
-
-
-@pytest.fixture
-async def tg(fake_tg, rasa_servers):
-    client = await start_gateway(telegram_settings(
-        fake_tg, database_url=rasa_servers["database_url"], rasa_url=rasa_servers["rasa_url"],
-        case_database_url=rasa_servers["case_database_url"], dossier_watch_seconds=0, outbox_seconds=0))
-    yield client, fake_tg
-    await client.close()
-
-
-@pytest.fixture
-async def zalo(rasa_servers):
-    fake = FakeZalo(TOKEN)
-    server = TestServer(fake.app)
-    await server.start_server()
-    fake.base_url = str(server.make_url("")).rstrip("/")
-    client = await start_gateway(make_settings(
-        database_url=rasa_servers["database_url"], rasa_url=rasa_servers["rasa_url"],
-        case_database_url=rasa_servers["case_database_url"], dossier_watch_seconds=0,
-        zalo_bot_token=TOKEN, zalo_webhook_secret=SECRET, zalo_webhook_url="https://bot.example.invalid/zalo/webhook",
-        zalo_api_base_url=fake.base_url))
-    yield client, fake
-    await client.close()
-    await server.close()
 
 
 async def test_book_on_telegram_with_buttons_then_reminders_on_a_controlled_clock(tg, rasa_servers):
@@ -85,7 +44,7 @@ async def test_book_on_telegram_with_buttons_then_reminders_on_a_controlled_cloc
     done = fake.sent(chat)[-1]["text"]
     assert done.startswith("Đã đặt lịch hẹn thành công."), done
     code = done.split("Mã lịch hẹn: ")[1].split("\n")[0]
-    booking = await stored(rasa_servers, code)
+    booking = await stored_appointment(rasa_servers, code)
     assert booking.sender_id == f"telegram:{chat}"
 
     # The clock: the evening before at the locality's time (19:00), then an hour before.
@@ -109,7 +68,7 @@ async def test_book_on_telegram_with_buttons_then_reminders_on_a_controlled_cloc
     # The reminder's button cancels it.
     await deliver_telegram(client, callback_update(chat, keyboard(reminder)[0]["callback_data"]))
     assert fake.sent(chat)[-1]["text"].startswith(f"Đã hủy lịch hẹn {code}")
-    assert (await stored(rasa_servers, code)).status == "cancelled"
+    assert (await stored_appointment(rasa_servers, code)).status == "cancelled"
 
 
 async def test_book_on_zalo_with_numbers_and_cancel_from_another_zalo_chat(zalo, rasa_servers):
@@ -128,15 +87,15 @@ async def test_book_on_zalo_with_numbers_and_cancel_from_another_zalo_chat(zalo,
     done = fake.sent(c)[-1]
     assert done.startswith("Đã đặt lịch hẹn thành công."), done
     code = done.split("Mã lịch hẹn: ")[1].split("\n")[0]
-    assert (await stored(rasa_servers, code)).counter_id == "quay_2"
+    assert (await stored_appointment(rasa_servers, code)).counter_id == "quay_2"
 
     other = f"zalo-lh-other-{next(_zalo_chats)}"
     await deliver_zalo(client, text_event(other, f"hủy lịch hẹn {code}"))
     assert "4 số cuối" in fake.sent(other)[-1]
     await deliver_zalo(client, text_event(other, "0000"))
     assert "chưa khớp" in fake.sent(other)[-1]
-    assert (await stored(rasa_servers, code)).status == "booked"
+    assert (await stored_appointment(rasa_servers, code)).status == "booked"
     await deliver_zalo(client, text_event(other, f"huy lich hen {code}"))
     await deliver_zalo(client, text_event(other, "2333"))
     assert fake.sent(other)[-1].startswith(f"Đã hủy lịch hẹn {code}")
-    assert (await stored(rasa_servers, code)).status == "cancelled"
+    assert (await stored_appointment(rasa_servers, code)).status == "cancelled"

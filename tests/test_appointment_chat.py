@@ -4,23 +4,10 @@ gateway, Rasa, actions and store; issue 19)."""
 import uuid
 from datetime import timedelta
 
-from sqlalchemy import select
-
 from bot.appointment_reminders import remind_once
-from motcua.store import Database
 from motcua.store.cases import as_utc
-from motcua.store.models import Appointment
 
-from tests.support.chat import say, updates, web_id
-
-
-async def stored(rasa_servers, code: str) -> Appointment:
-    db = Database(rasa_servers["database_url"])
-    try:
-        async with db.session() as s:
-            return await s.scalar(select(Appointment).where(Appointment.code == code))
-    finally:
-        await db.dispose()
+from tests.support.chat import say, stored_appointment, updates, web_id
 
 
 async def book(gateway, sender: str, phone: str = "0905 123 456", first: str = "đặt lịch nộp hồ sơ khai sinh") -> str:
@@ -49,13 +36,13 @@ async def test_book_then_cancel_from_the_chat_that_booked(gateway, rasa_servers)
     sender = f"lh-{uuid.uuid4().hex[:8]}"
     code = await book(gateway, sender)
     assert code.startswith("LH-") and len(code) == len("LH-2026-000042")
-    a = await stored(rasa_servers, code)
+    a = await stored_appointment(rasa_servers, code)
     assert a.sender_id == f"web:{web_id(sender)}" and a.phone == "0905123456" and a.status == "booked"
     assert a.procedure_id == "khai_sinh" and a.counter_id == "quay_1"
 
     (cancelled,) = await say(gateway, f"hủy lịch hẹn {code.lower().replace('-', ' ')}", sender)
     assert cancelled["text"].startswith(f"Đã hủy lịch hẹn {code}"), cancelled
-    assert (await stored(rasa_servers, code)).status == "cancelled"
+    assert (await stored_appointment(rasa_servers, code)).status == "cancelled"
     (again,) = await say(gateway, f"hủy lịch hẹn {code}", sender)
     assert "không thể hủy" in again["text"]
 
@@ -82,7 +69,7 @@ async def test_another_chat_needs_the_phone_digits_and_wrong_digits_are_throttle
         await say(gateway, f"hủy lịch hẹn {code}", stranger)
         last = await say(gateway, "1111", stranger)
     assert "tạm khóa" in last[-1]["text"]
-    assert (await stored(rasa_servers, code)).status == "booked"
+    assert (await stored_appointment(rasa_servers, code)).status == "booked"
     (locked,) = await say(gateway, f"hủy lịch hẹn {code}", stranger)  # the right digits are not even asked for
     assert "tạm khóa" in locked["text"]
 
@@ -90,13 +77,13 @@ async def test_another_chat_needs_the_phone_digits_and_wrong_digits_are_throttle
     await say(gateway, f"huy lich hen {code}", other)
     (done,) = await say(gateway, "5678", other)
     assert done["text"].startswith(f"Đã hủy lịch hẹn {code}")
-    assert (await stored(rasa_servers, code)).status == "cancelled"
+    assert (await stored_appointment(rasa_servers, code)).status == "cancelled"
 
 
 async def test_move_a_booking_to_another_time(gateway, rasa_servers):
     sender = f"lh-{uuid.uuid4().hex[:8]}"
     code = await book(gateway, sender)
-    before = await stored(rasa_servers, code)
+    before = await stored_appointment(rasa_servers, code)
     days = await say(gateway, f"đổi lịch hẹn {code}", sender)
     assert "ngày nào" in days[-1]["text"], days
     times = await say(gateway, days[-1]["buttons"][-1]["payload"], sender)
@@ -104,7 +91,7 @@ async def test_move_a_booking_to_another_time(gateway, rasa_servers):
     assert "Đổi sang lịch này?" in summary[-1]["text"]
     (moved,) = await say(gateway, "/affirm", sender)
     assert moved["text"].startswith(f"Đã đổi lịch hẹn {code} sang"), moved
-    after = await stored(rasa_servers, code)
+    after = await stored_appointment(rasa_servers, code)
     assert after.starts_at != before.starts_at and after.status == "booked"
 
 
@@ -112,7 +99,7 @@ async def test_the_web_chat_page_collects_the_reminder(gateway, rasa_servers):
     sender = f"lh-{uuid.uuid4().hex[:8]}"
     code = await book(gateway, sender)
     start = await updates(gateway, sender)
-    soon = as_utc((await stored(rasa_servers, code)).starts_at) - timedelta(minutes=59)
+    soon = as_utc((await stored_appointment(rasa_servers, code)).starts_at) - timedelta(minutes=59)
     assert await remind_once(gateway.server.app, now=soon) == 1
     (reminder,) = (await updates(gateway, sender, start["last"]))["messages"]
     assert reminder["text"].startswith(f"Nhắc lịch: sắp đến giờ hẹn của anh/chị {code}")

@@ -33,23 +33,10 @@ from tests.support.fake_telegram import (
     sticker_update,
     text_update,
 )
-from tests.support.gateway import start_gateway, telegram_settings
+from tests.support.gateway import telegram_gateway
 from tests.support.processes import Process, free_port
 
 _chats = itertools.count(7_000_001)
-
-
-async def telegram_gateway(fake, rasa_servers, database_url=None):
-    return await start_gateway(telegram_settings(
-        fake, database_url=database_url or rasa_servers["database_url"], rasa_url=rasa_servers["rasa_url"],
-        case_database_url=rasa_servers["case_database_url"], dossier_watch_seconds=0, outbox_seconds=0))
-
-
-@pytest.fixture
-async def tg(fake_tg, rasa_servers):
-    client = await telegram_gateway(fake_tg, rasa_servers)
-    yield client, fake_tg
-    await client.close()
 
 
 async def test_webhook_is_registered_with_its_secret_and_forgeries_get_403(tg):

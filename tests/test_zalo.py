@@ -5,7 +5,6 @@ import json
 import re
 
 import pytest
-from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from bot.inbox import TASKS
@@ -13,28 +12,9 @@ from motcua.store import Database
 from motcua.store.models import Complaint
 from motcua.store.officials import create_official
 
-from tests.support.fake_zalo import PNG, FakeZalo, image_event, sticker_event, text_event
-from tests.support.gateway import make_settings, start_gateway
+from tests.support.fake_zalo import PNG, SECRET, image_event, sticker_event, text_event
 
-TOKEN = "9876:zalo-test"
-SECRET = "zalo-s3cret"
 _chats = itertools.count(1)
-
-
-@pytest.fixture
-async def zalo(rasa_servers):
-    fake = FakeZalo(TOKEN)
-    server = TestServer(fake.app)
-    await server.start_server()
-    fake.base_url = str(server.make_url("")).rstrip("/")
-    client = await start_gateway(make_settings(
-        database_url=rasa_servers["database_url"], rasa_url=rasa_servers["rasa_url"],
-        case_database_url=rasa_servers["case_database_url"], dossier_watch_seconds=0,
-        zalo_bot_token=TOKEN, zalo_webhook_secret=SECRET, zalo_webhook_url="https://bot.example.invalid/zalo/webhook",
-        zalo_api_base_url=fake.base_url))
-    yield client, fake
-    await client.close()
-    await server.close()
 
 
 def chat() -> str:

@@ -7,8 +7,11 @@ import uuid
 from typing import Optional
 
 from aiohttp.test_utils import TestClient
+from sqlalchemy import select
 
 from bot.inbox import TASKS
+from motcua.store import Database
+from motcua.store.models import Appointment
 
 from tests.support.fake_telegram import WEBHOOK_SECRET
 
@@ -53,3 +56,13 @@ async def deliver(client: TestClient, update: dict, secret: Optional[str] = WEBH
                              headers={"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {})
     await asyncio.gather(*list(client.server.app[TASKS]))
     return resp.status
+
+
+async def stored_appointment(rasa_servers: dict, code: str) -> Appointment:
+    """A booking as the store holds it (the session's store, shared with the action server)."""
+    db = Database(rasa_servers["database_url"])
+    try:
+        async with db.session() as s:
+            return await s.scalar(select(Appointment).where(Appointment.code == code))
+    finally:
+        await db.dispose()

@@ -79,6 +79,9 @@ class FakeZalo:
 
 
 _ids = itertools.count(1)
+# The bot the tests' gateway is configured with, and its webhook secret.
+TOKEN = "9876:zalo-test"
+SECRET = "zalo-s3cret"
 
 
 def text_event(chat_id: str, text: str, message_id: str | None = None) -> dict:

@@ -119,6 +119,19 @@ async def _free(s: Schedule, counter_id: str) -> dict[date, list[tuple[datetime,
         return await store.free_seats(session, s, counter_id)
 
 
+async def _free_or_sorry(dispatcher: CollectingDispatcher, s: Schedule, counter_id: Optional[str]
+                         ) -> Optional[dict[date, list[tuple[datetime, int]]]]:
+    """The free seats of a counter; None, after telling the citizen, when the store cannot say."""
+    if counter_id is None:
+        return {}
+    try:
+        return await _free(s, counter_id)
+    except Exception:
+        log.exception("could not read the free seats")
+        dispatcher.utter_message(response="utter_appointment_not_booked", hotline=hotline())
+        return None
+
+
 def _procedure_buttons(tracker: Tracker) -> list[dict[str, str]]:
     catalogue = load_catalogue()
     ids = dict.fromkeys(i for i in [tracker.get_slot("procedure"), *POPULAR] if i)
@@ -157,11 +170,8 @@ class ValidateAppointmentForm(FormValidationAction):
                 return {"appointment_procedure": None}
         s = schedule()
         counter = _counter_of(s, procedure)
-        try:
-            free = await _free(s, counter.id) if counter else {}
-        except Exception:
-            log.exception("could not read the free seats")
-            dispatcher.utter_message(response="utter_appointment_not_booked", hotline=hotline())
+        free = await _free_or_sorry(dispatcher, s, counter.id if counter else None)
+        if free is None:
             return {"appointment_procedure": None}
         if not free:
             dispatcher.utter_message(response="utter_appointment_no_seats", hotline=hotline(), days=s.days_ahead,
@@ -173,7 +183,9 @@ class ValidateAppointmentForm(FormValidationAction):
                                        domain: dict) -> dict[str, Any]:
         procedure, s = _procedure(tracker), schedule()
         counter = _counter_of(s, procedure) if procedure else None
-        free = await _free(s, counter.id) if counter else {}
+        free = await _free_or_sorry(dispatcher, s, counter.id if counter else None)
+        if free is None:
+            return {"appointment_day": None}
         day = parse_day(str(value or ""), sorted(free), _now().astimezone(VIETNAM).date())
         if day is None:
             dispatcher.utter_message(response="utter_appointment_day_invalid")
@@ -184,7 +196,9 @@ class ValidateAppointmentForm(FormValidationAction):
                                         domain: dict) -> dict[str, Any]:
         procedure, s, day = _procedure(tracker), schedule(), _day(tracker)
         counter = _counter_of(s, procedure) if procedure else None
-        free = await _free(s, counter.id) if counter and day else {}
+        free = await _free_or_sorry(dispatcher, s, counter.id if counter and day else None)
+        if free is None:
+            return {"appointment_time": None}
         hhmm = parse_time(str(value or ""))
         start = as_vietnam(day, hhmm) if day and hhmm else None
         if start is None or start not in [moment for moment, _ in free.get(day, [])]:  # type: ignore[arg-type]
@@ -227,7 +241,9 @@ class ActionAskAppointmentDay(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         s, procedure = schedule(), _procedure(tracker)
         counter = _counter_of(s, procedure) if procedure else None
-        free = await _free(s, counter.id) if counter else {}
+        free = await _free_or_sorry(dispatcher, s, counter.id if counter else None)
+        if free is None:
+            return []
         buttons = [{"title": f"{day_label(day)} (còn {sum(n for _, n in slots)} chỗ)", "payload": day.isoformat()}
                    for day, slots in sorted(free.items())]
         dispatcher.utter_message(response="utter_ask_appointment_day", counter=counter.name if counter else "",
@@ -242,7 +258,9 @@ class ActionAskAppointmentTime(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         s, procedure, day = schedule(), _procedure(tracker), _day(tracker)
         counter = _counter_of(s, procedure) if procedure else None
-        free = await _free(s, counter.id) if counter and day else {}
+        free = await _free_or_sorry(dispatcher, s, counter.id if counter and day else None)
+        if free is None:
+            return []
         buttons = [{"title": f"{m.hour}:{m.minute:02d} (còn {n} chỗ)", "payload": f"{m.hour:02d}:{m.minute:02d}"}
                    for m, n in free.get(day, [])]  # type: ignore[arg-type]
         dispatcher.utter_message(response="utter_ask_appointment_time", day=day_label(day) if day else "",

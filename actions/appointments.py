@@ -5,7 +5,6 @@ chat that booked it; from another chat after the last 4 digits of its phone, thr
 dossier lookups' audit (motcua/store/lookups.py)."""
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 import unicodedata
@@ -18,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import resources
 from actions.complaints import MOBILE
-from actions.dossiers import Reply, lock_reply, lookup_client, lookup_lock, utter, validated_last4
+from actions.dossiers import Reply, lock_reply, lookup_client, lookup_lock, phone_ends_with, utter, validated_last4
 from actions.procedures import render_elsewhere
 from motcua.appointments import Schedule, as_vietnam, day_label, find_code, when_label
 from motcua.cases_import import normalize_phone
@@ -369,11 +368,6 @@ class ActionBookAppointment(Action):
 
 # --- cancel or move ---------------------------------------------------------------------------------
 
-def _phone_matches(a: Appointment, digits: str) -> bool:
-    phone = re.sub(r"\D", "", a.phone or "")
-    return len(phone) >= 4 and len(digits) == 4 and hmac.compare_digest(phone[-4:].encode(), digits.encode())
-
-
 def _unavailable() -> Reply:
     return "utter_booking_unavailable", {"hotline": hotline()}
 
@@ -489,7 +483,7 @@ class ActionManageAppointment(Action):
             return lock_reply(lock, "booking")
         if not digits:  # the form ended without asking (the store was down then)
             return _unavailable()
-        verified = booking is not None and _phone_matches(booking, digits)
+        verified = booking is not None and phone_ends_with(booking.phone, digits)
         await record_lookup(session, sender, code, BOOKING_VERIFIED if verified else "failed", client_key=client)
         if verified:
             return None

@@ -3,7 +3,6 @@ routing and deadline from the locality data, and status by ticket: to the chat t
 another chat after the last 4 digits of the complaint's phone (throttled like dossier lookups)."""
 from __future__ import annotations
 
-import hmac
 import logging
 import re
 from datetime import datetime
@@ -14,14 +13,13 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import resources
-from actions.dossiers import Reply, lock_reply, lookup_client, lookup_lock, utter, validated_last4
+from actions.dossiers import Reply, lock_reply, lookup_client, lookup_lock, phone_ends_with, utter, validated_last4
 from motcua.cases_import import normalize_phone
 from motcua.catalogue import load_catalogue
 from motcua.dossier_text import hotline
 from motcua.store.cases import as_utc
 from motcua.store.complaints import STATUS_LABELS, by_ticket, file_complaint, find_ticket, is_late, route
 from motcua.store.lookups import client_locked_until, failures_left, locked_until, record_lookup
-from motcua.store.models import Complaint
 from motcua.workdays import VIETNAM
 from nlu.text import fold
 
@@ -205,11 +203,6 @@ def _unavailable() -> Reply:
     return "utter_complaint_status_unavailable", {"hotline": hotline()}
 
 
-def _phone_matches(complaint: Complaint, digits: str) -> bool:
-    phone = re.sub(r"\D", "", complaint.phone or "")
-    return len(phone) >= 4 and len(digits) == 4 and hmac.compare_digest(phone[-4:].encode(), digits.encode())
-
-
 class ValidateComplaintStatusForm(FormValidationAction):
     def name(self) -> str:
         return "validate_complaint_status_form"
@@ -276,7 +269,7 @@ class ActionComplaintStatus(Action):
                     if not digits:  # the form ended without asking (the store was down then)
                         utter(dispatcher, _unavailable())
                         return reset
-                    verified = complaint is not None and _phone_matches(complaint, digits)
+                    verified = complaint is not None and phone_ends_with(complaint.phone, digits)
                     await record_lookup(session, sender, ticket, TICKET_VERIFIED if verified else "failed",
                                         client_key=client)
                     if not verified:

@@ -36,6 +36,13 @@ def last4(text: str) -> Optional[str]:
     return digits[-4:] if len(digits) >= 4 else None
 
 
+def phone_ends_with(phone: Optional[str], digits: str) -> bool:
+    """Whether a phone number on record ends with the 4 digits given (constant-time: the answer
+    leaks nothing through timing); a record without a phone never matches."""
+    number = re.sub(r"[^0-9]", "", phone or "")
+    return len(number) >= 4 and len(digits) == 4 and hmac.compare_digest(number[-4:].encode(), digits.encode())
+
+
 # The web chat's client, as the gateway names it in the message's metadata (a hash of its address).
 _CLIENT_KEY = re.compile(r"^[0-9a-f]{16,32}$")
 
@@ -167,7 +174,7 @@ class ActionDossierStatus(Action):
             return reset
 
         # Constant-time comparison; a dossier without a phone can never be verified.
-        if dossier is not None and len(dossier.phone) >= 4 and hmac.compare_digest(dossier.phone[-4:], digits):
+        if dossier is not None and phone_ends_with(dossier.phone, digits):
             await self._audit(sender, code, "verified", client)
             dispatcher.utter_message(text=render_dossier(dossier), buttons=[SUBSCRIBE_BUTTON])
             return reset

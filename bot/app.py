@@ -32,7 +32,7 @@ from bot.appointment_reminders import remind_once as remind_appointments
 from bot.handlers import telegram, webchat, zalo, zalo_oa
 from bot.periodic import every
 from bot.rasa_client import RasaClient
-from bot.state import CASES, DB, HTTP, RASA, SETTINGS
+from bot.state import CASES, DB, HTTP, RASA, RECEIPTS, SETTINGS
 from bot.watcher import check_once as check_dossiers
 from motcua.catalogue import load_catalogue
 from motcua.rasa_replicas import RasaReplicas
@@ -41,6 +41,7 @@ from motcua.store import Database
 from motcua.store.case_source import CaseSource, load_mapping
 from motcua.store.cases import as_utc
 from motcua.store.officials import ensure_admin
+from motcua.store.receipt_writer import ReceiptWriter
 from motcua.workdays import VIETNAM
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,8 @@ async def _resources(app: web.Application):
     db = Database(settings.database_url)
     await db.migrate()
     app[DB] = db
+    app[RECEIPTS] = ReceiptWriter(db)
+    await app[RECEIPTS].open()
     if settings.admin_password:
         async with db.session() as session, session.begin():
             if await ensure_admin(session, settings.admin_password):
@@ -169,6 +172,7 @@ async def _resources(app: web.Application):
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
     await app[CASES].dispose()
+    await app[RECEIPTS].close()
     await db.dispose()
 
 

@@ -22,11 +22,13 @@ log = logging.getLogger(__name__)
 
 async def converse(app: web.Application, channel: str, chat_id: str, raw_text: str,
                    metadata: Optional[dict] = None, turn: Optional[Turn] = None,
-                   lead: Sequence[Reply] = ()) -> list[Reply]:
+                   lead: Sequence[Reply] = (), canned: Optional[Sequence[Reply]] = None) -> list[Reply]:
     """One citizen message in, the bot's replies out (stored both ways). `metadata` goes to Rasa
     with the message (the web chat's client key, read by the lookup actions); `turn` names the
     inbox update it came in (none for the web chat); `lead` replies are stored and sent ahead of
-    the answer (a channel's "received your location")."""
+    the answer (a channel's "received your location"); `canned` replies answer instead of Rasa's
+    (what the bot does not read, e.g. a sticker: `raw_text` is then what the conversation keeps),
+    stored and sent once like any answer."""
     turn = turn or Turn()
     settings = app[SETTINGS]
     text = clean(raw_text or "")
@@ -61,6 +63,8 @@ async def converse(app: web.Application, channel: str, chat_id: str, raw_text: s
         # Relayed once: an update processed again finds its message marked relayed (below).
         if relay and (first_try or inbox_id is None or not await _relayed(db, inbox_id)):
             await handoff.relay(app, handed_off, text)
+    elif canned is not None:
+        replies = list(canned)
     elif len(text) > settings.max_message_chars:
         replies = [Reply(messages.TOO_LONG.format(limit=settings.max_message_chars))]
     elif not normalize(text):  # only emoji or punctuation: nothing for the model to read
@@ -142,21 +146,21 @@ async def _ask_rasa(rasa: RasaClient, sender: str, text: str, inbox_id: Optional
 
 async def answer(app: web.Application, channel: str, chat_id: str, text: str,
                  send: Callable[[Reply, Optional[Accepted]], Awaitable[None]], turn: Turn,
-                 lead: Sequence[Reply] = ()) -> None:
+                 lead: Sequence[Reply] = (), canned: Optional[Sequence[Reply]] = None) -> None:
     """converse() for channels with an inbox: replies are sent with `send`, and what the platform
     accepts is recorded at once (bot/receipts.py), so that the update processed again after a
     crash sends only the rest. When Rasa is down the citizen is asked once to wait, and Deferred
     tells the inbox to try the update again. A reply the platform would not take (after the
     channel's own retries) goes to the outbox, with the ones after it so their order holds."""
     try:
-        replies = await converse(app, channel, chat_id, text, turn=turn, lead=lead)
+        replies = await converse(app, channel, chat_id, text, turn=turn, lead=lead, canned=canned)
     except Deferred as wait:
         if wait.notify:
             await send(wait.reply, None)
         raise
     for i, reply in enumerate(replies):
         try:
-            await send(reply, receipts.for_turn(app, turn, last=i == len(replies) - 1))
+            await send(reply, receipts.recorder(app))
         except Exception as exc:
             log.warning("a %s reply could not be sent (%s); it goes to the outbox", channel, exc)
             await outbox.defer(app, [r.message_id for r in replies[i:] if r.message_id])

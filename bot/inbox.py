@@ -7,15 +7,12 @@ import asyncio
 import contextlib
 import logging
 from datetime import timedelta
-from typing import Any, Awaitable, Callable, Optional, Sequence
+from typing import Any, Awaitable, Callable, Optional
 
 from aiohttp import web
 
-from bot import receipts
 from bot.state import DB, SETTINGS
 from bot.turn import Deferred, Turn
-from motcua.store.deliveries import Receipt
-from motcua.store.deliveries import record as record_receipts
 from motcua.store.inbox import accept, beat, claim_unfinished, earlier_unanswered, finish
 
 log = logging.getLogger(__name__)
@@ -101,7 +98,6 @@ async def process(app: web.Application, channel: str, row_id: int, data: dict[st
         await handler(app, data, turn)
     except Deferred:
         if attempt < RETRY_ATTEMPTS:
-            await receipts.record(app, turn.receipts)
             # Still "received" in the inbox: also picked up at the next start if we stop now.
             spawn(app, _later(RETRY_SECONDS, process(app, channel, row_id, data, handler, attempt + 1,
                                                      chat_key=chat_key)))
@@ -111,18 +107,15 @@ async def process(app: web.Application, channel: str, row_id: int, data: dict[st
     except Exception:
         log.exception("%s update %s failed", channel, row_id)
         status = "failed"
-    await _finish(app, channel, row_id, status, turn.receipts)
+    await _finish(app, channel, row_id, status)
 
 
-async def _finish(app: web.Application, channel: str, row_id: int, status: str,
-                  accepted: Sequence[Receipt] = ()) -> None:
-    """Marks the update done, with what the platform accepted last in its turn (one transaction);
-    while the store is unreachable (a database restart), tries again, so that a live gateway does
-    not leave an answered update looking unanswered."""
+async def _finish(app: web.Application, channel: str, row_id: int, status: str) -> None:
+    """Marks the update done; while the store is unreachable (a database restart), tries again, so
+    that a live gateway does not leave an answered update looking unanswered."""
     for delay in FINISH_RETRY_DELAYS:
         try:
             async with app[DB].begin() as conn:
-                await record_receipts(conn, accepted)
                 await finish(conn, row_id, status)
             return
         except Exception as exc:  # noqa: BLE001 - any store error: wait and try again

@@ -10,6 +10,10 @@ BUSY = "Hệ thống đang bận, anh/chị vui lòng thử lại sau ít phút.
 BUSY_WAIT = "Hệ thống đang bận, anh/chị vui lòng chờ trong giây lát. Tôi sẽ trả lời ngay khi xử lý xong."
 BAD_REQUEST = "Yêu cầu không hợp lệ."
 TOO_FAST = "Anh/chị gửi tin nhắn nhanh quá. Anh/chị vui lòng chờ một phút rồi gửi tiếp ạ."
+# A message the bot does not read (a sticker, a voice message, a file): the reply, and what the
+# conversation keeps of the citizen's message (officials read it in the conversation's history).
+NOT_TEXT = "Hiện tôi chỉ đọc được tin nhắn chữ. Anh/chị vui lòng nhập câu hỏi bằng chữ."
+NOT_TEXT_KEPT = "[Tin nhắn không phải chữ]"
 NO_WORDS = "Tôi chỉ đọc được chữ. Anh/chị vui lòng nhập câu hỏi bằng chữ để tôi hỗ trợ ạ."
 # Said when Rasa answers nothing at all: a citizen should never be left without a reply.
 NOT_UNDERSTOOD = (

@@ -13,6 +13,7 @@ from typing import Optional
 
 from aiohttp import web
 from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
+from telegram.error import BadRequest
 
 from bot import complaint_workflow as workflow
 from bot import handoff, notify
@@ -41,6 +42,24 @@ def keyboard(ticket: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton("Nhận xử lý", callback_data=f"of:take:{ticket}"),
                                   InlineKeyboardButton("Chuyển", callback_data=f"of:fwd:{ticket}"),
                                   InlineKeyboardButton("Đã xử lý", callback_data=f"of:done:{ticket}")]])
+
+
+def agency_choices(ticket: str) -> InlineKeyboardMarkup:
+    """The post's buttons while an official picks where to forward the ticket ("Chuyển")."""
+    rows = [[InlineKeyboardButton(a["name"][:60], callback_data=f"of:to:{ticket}:{a['id']}")]
+            for a in load_catalogue().locality.agencies]
+    return InlineKeyboardMarkup([*rows, [InlineKeyboardButton("« Quay lại", callback_data=f"of:back:{ticket}")]])
+
+
+async def _show_buttons(bot: Bot, query: CallbackQuery, markup: InlineKeyboardMarkup) -> None:
+    """The pressed post's buttons replaced: an edit, not a new message, so that the update processed
+    again after a crash changes nothing twice (Telegram refuses the same edit; that is fine)."""
+    if query.message is None:  # the post is too old for Telegram to say which it is
+        return
+    try:
+        await bot.edit_message_reply_markup(query.message.chat.id, query.message.message_id, reply_markup=markup)
+    except BadRequest as exc:
+        log.info("the post's buttons were not changed (%s)", exc.message)
 
 
 def post_text(c: Complaint) -> str:
@@ -202,17 +221,13 @@ async def _button(app: web.Application, query: CallbackQuery, inbox_id: Optional
             await workflow.act(app, ticket, "assign", actor, assignee_id=official.id if official else None,
                                assignee_name=actor, inbox_id=inbox_id)
             note = f"{query.from_user.full_name if query.from_user else 'Cán bộ'} đã nhận xử lý {ticket}."
-        elif verb == "fwd":
-            agencies = load_catalogue().locality.agencies
-            rows = [[InlineKeyboardButton(a["name"][:60], callback_data=f"of:to:{ticket}:{a['id']}")] for a in agencies]
+        elif verb in ("fwd", "back"):
             await bot.answer_callback_query(query.id)
-            if query.message is not None:  # the post the button is on (gone when too old)
-                await bot.send_message(query.message.chat.id, f"Chuyển {ticket} đến cơ quan nào?",
-                                       reply_markup=InlineKeyboardMarkup(rows),
-                                       reply_to_message_id=query.message.message_id)
+            await _show_buttons(bot, query, agency_choices(ticket) if verb == "fwd" else keyboard(ticket))
             return
         elif verb == "to" and len(parts) == 4:
             done = await workflow.act(app, ticket, "forward", actor, agency=parts[3], inbox_id=inbox_id)
+            await _show_buttons(bot, query, keyboard(ticket))
             note = f"{ticket} đã chuyển đến {load_catalogue().locality.agency_name(done.agency)}."
         elif verb == "done":
             await workflow.act(app, ticket, "resolve", actor, text=await _last_reply(app, ticket), inbox_id=inbox_id)

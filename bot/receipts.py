@@ -1,7 +1,7 @@
 """Sent once: a channel sends a message part by part (long replies are split) and reports each part
-the platform accepts; what was accepted is written to the store at once (motcua/store/deliveries.py),
-so that a message sent again after a crash skips what the citizen already received. What is left
-is the instant between the platform's answer and that write."""
+the platform accepts; what was accepted is written to the store at once, the fast way
+(motcua/store/receipt_writer.py), so that a message sent again after a crash skips what the
+citizen already received. What is left is the instant between the platform's answer and that write."""
 from __future__ import annotations
 
 import logging
@@ -10,8 +10,7 @@ from typing import Awaitable, Callable, Optional, Sequence
 from aiohttp import web
 
 from bot.replies import Reply
-from bot.state import DB
-from bot.turn import Turn
+from bot.state import RECEIPTS
 from motcua.store import deliveries
 
 log = logging.getLogger(__name__)
@@ -46,28 +45,14 @@ async def record(app: web.Application, receipts: Sequence[deliveries.Receipt]) -
     if not receipts:
         return
     try:
-        async with app[DB].begin() as conn:
-            await deliveries.record(conn, receipts)
+        await app[RECEIPTS].write(receipts)
     except Exception as exc:  # noqa: BLE001 - any store error: the send itself succeeded
         log.warning("could not record %d delivered message(s) (%s)", len(receipts), type(exc).__name__)
 
 
 def recorder(app: web.Application) -> Accepted:
-    """Each accepted part of a stored message written at once (pushed messages)."""
+    """Each accepted part of a stored message written at once: a turn's replies and pushed messages."""
     async def accepted(reply: Reply, whole: bool) -> None:
         if (r := receipt(reply, whole)) is not None:
-            await record(app, [r])
-    return accepted
-
-
-def for_turn(app: web.Application, turn: Turn, last: bool) -> Accepted:
-    """A turn's replies: each accepted part written at once, except the last reply's end, which
-    is written with the inbox row marked done (one transaction the turn pays anyway)."""
-    async def accepted(reply: Reply, whole: bool) -> None:
-        if (r := receipt(reply, whole)) is None:
-            return
-        if whole and last and turn.inbox_id is not None:
-            turn.receipts.append(r)
-        else:
             await record(app, [r])
     return accepted

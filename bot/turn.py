@@ -2,12 +2,11 @@
 attempt at answering it this is, passed from the inbox to the channel handler to the gateway."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional
 
 from bot import messages
 from bot.replies import Reply
-from motcua.store.deliveries import Receipt
 
 
 @dataclass(frozen=True)
@@ -16,8 +15,6 @@ class Turn:
     inbox_id: Optional[int] = None
     # 1 the first time; more after a Deferred.
     attempt: int = 1
-    # What the platform accepted last in this turn, written with the inbox row marked done.
-    receipts: list[Receipt] = field(default_factory=list, compare=False)
 
     @property
     def first(self) -> bool:

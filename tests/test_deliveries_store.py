@@ -1,15 +1,17 @@
 """Sent once, in the store (SQLite and PostgreSQL): receipts of what the platform accepted, the
 outbox's claims, and messages in flight handed back to the outbox when their gateway died."""
+import asyncio
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import select, update
+from sqlalchemy import event, select, update
 
-from motcua.store import Database
+from motcua.store import Database, receipt_writer
 from motcua.store import outbox as store
 from motcua.store.conversations import record_message, record_replies, stored_replies
 from motcua.store.deliveries import Receipt, mark_relayed, pushed_for, record, relayed
 from motcua.store.inbox import beat
 from motcua.store.models import GatewayHeartbeat, Message
+from motcua.store.receipt_writer import ReceiptWriter
 
 
 async def _db(url: str) -> Database:
@@ -144,4 +146,75 @@ async def test_outbox_messages_stuck_sending_before_0014_go_back_to_the_outbox(d
         async with db.session() as s:
             assert [w.id for w in await store.waiting(s, 10)] == [stuck]
     finally:
+        await db.dispose()
+
+
+# --- the receipt writer (motcua/store/receipt_writer.py): the fast way to write them ---------
+
+async def test_the_receipt_writer_commits_each_receipt_before_it_returns(db):
+    async with db.session() as s, s.begin():
+        first, second = await record_replies(s, "zalo", "z1", [("một", None), ("hai", None)])
+    writer = ReceiptWriter(db)
+    await writer.open()
+    try:
+        await writer.write([Receipt(first, ("7",), True), Receipt(second, ("8",), False)])
+        m1, m2 = await _message(db, first), await _message(db, second)  # read on another connection
+        assert (m1.platform_ids, m1.delivered_at is not None) == ("7", True)
+        assert (m2.platform_ids, m2.delivered_at) == ("8", None)
+        await writer.write([Receipt(second, ("8", "9"), True)])
+        assert (await _message(db, second)).platform_ids == "8 9"
+        assert (await _message(db, second)).delivered_at is not None
+    finally:
+        await writer.close()
+
+
+async def _holding_the_write_lock(db: Database):
+    """A transaction of the store's own that has written and not committed: SQLite's file lock."""
+    conn = await db.engine.connect()
+    transaction = await conn.begin()
+    await record_message(conn, "telegram", "9", "in", "đang ghi")
+    return conn, transaction
+
+
+async def test_on_sqlite_receipts_that_find_the_file_locked_go_in_one_transaction_once_it_is_free(sqlite_url):
+    db = Database(sqlite_url)
+    async with db.session() as s, s.begin():
+        ids = await record_replies(s, "telegram", "1", [(f"trả lời {i}", None) for i in range(5)])
+    writer = ReceiptWriter(db)
+    await writer.open()
+    commits = []
+    event.listen(writer._sqlite.engine, "commit", lambda conn: commits.append(1))
+    conn, transaction = await _holding_the_write_lock(db)
+    try:
+        writes = [asyncio.ensure_future(writer.write([Receipt(i, (str(i),), True)])) for i in ids]
+        await asyncio.sleep(0.1)
+        assert not any(w.done() for w in writes)  # waiting, not failed
+        await transaction.commit()
+        await asyncio.wait_for(asyncio.gather(*writes), 1)
+        assert commits == [1]  # the five in one transaction, once the holder committed
+        assert [(await _message(db, i)).platform_ids for i in ids] == [str(i) for i in ids]
+    finally:
+        await conn.close()
+        await writer.close()
+        await db.dispose()
+
+
+async def test_on_sqlite_a_receipt_locked_out_longer_than_its_patience_waits_in_an_ordinary_transaction(
+        sqlite_url, monkeypatch):
+    monkeypatch.setattr(receipt_writer, "LOCKED_PATIENCE_SECONDS", 0.05)
+    db = Database(sqlite_url)
+    async with db.session() as s, s.begin():
+        (message_id,) = await record_replies(s, "telegram", "1", [("trả lời", None)])
+    writer = ReceiptWriter(db)
+    conn, transaction = await _holding_the_write_lock(db)
+    try:
+        write = asyncio.ensure_future(writer.write([Receipt(message_id, ("42",), True)]))
+        await asyncio.sleep(0.3)  # past its patience: now in SQLite's busy wait, in aiosqlite's thread
+        assert not write.done()
+        await transaction.commit()
+        await asyncio.wait_for(write, 5)
+        assert (await _message(db, message_id)).platform_ids == "42"
+    finally:
+        await conn.close()
+        await writer.close()
         await db.dispose()

@@ -114,13 +114,22 @@ async def test_forward_from_the_group(tg_officials):
                                  content="Tụ tập đua xe trái phép mỗi tối ở đường bờ đê", category="khac")
         ticket = c.ticket
     await officials_telegram.post_new(app)
+    posted = len(fake.sent(GROUP))
+
+    def buttons_of_the_post() -> list[str]:  # the post's buttons, as last edited
+        edit = [p for m, p in fake.calls if m == "editMessageReplyMarkup"][-1]
+        return [row[0]["callback_data"] for row in markup(edit)["inline_keyboard"]]
+
+    # "Chuyển" turns the post's buttons into the agencies (an edit: nothing new in the group).
     await deliver(client, group_callback(GROUP, OFFICIAL, f"of:fwd:{ticket}"))
-    choices = [row[0]["callback_data"] for row in markup(fake.sent(GROUP)[-1])["inline_keyboard"]]
-    assert f"of:to:{ticket}:cong_an_xa" in choices
+    assert f"of:to:{ticket}:cong_an_xa" in buttons_of_the_post() and len(fake.sent(GROUP)) == posted
+    await deliver(client, group_callback(GROUP, OFFICIAL, f"of:back:{ticket}"))
+    assert buttons_of_the_post() == [f"of:take:{ticket}"]  # the post's own row again
+    await deliver(client, group_callback(GROUP, OFFICIAL, f"of:fwd:{ticket}"))
     await deliver(client, group_callback(GROUP, OFFICIAL, f"of:to:{ticket}:cong_an_xa"))
     async with app[DB].session() as s:
         assert (await by_ticket(s, ticket)).agency == "cong_an_xa"
-    assert "Công an xã" in fake.sent(GROUP)[-1]["text"]
+    assert "Công an xã" in fake.sent(GROUP)[-1]["text"] and buttons_of_the_post() == [f"of:take:{ticket}"]
 
 
 async def test_a_stranger_mentioning_a_ticket_is_not_relayed(tg_officials):

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, update
 
-from bot import inbox, notify, officials_telegram, outbox
+from bot import inbox, messages, notify, officials_telegram, outbox
 from bot.handlers import telegram, zalo
 from bot.inbox import TASKS
 from bot.messages import split_text
@@ -22,7 +22,7 @@ from motcua.store.models import Conversation, GatewayHeartbeat, InboxUpdate, Mes
 
 from tests.support import fake_rasa
 from tests.support.chat import deliver
-from tests.support.fake_telegram import group_reply, location_update, text_update
+from tests.support.fake_telegram import group_reply, location_update, sticker_update, text_update
 from tests.support.fake_zalo import running, text_event
 from tests.support.gateway import make_settings, start_gateway, telegram_settings
 
@@ -138,6 +138,29 @@ async def test_a_shared_place_is_acknowledged_once_with_the_answer(tg):
     await inbox.recover(app, "telegram", telegram.handle_data)
     await settle(app)
     assert len(fake.sent(chat)) == 4
+
+
+async def test_a_sticker_is_kept_in_the_conversation_and_its_polite_reply_sent_once(tg, rasa):
+    client, fake = tg
+    app = client.server.app
+    chat = next(_chats)
+    turns = rasa.turns
+    await deliver(client, sticker_update(chat))
+    assert [m["text"] for m in fake.sent(chat)] == [messages.NOT_TEXT] and rasa.turns == turns  # Rasa not asked
+    async with app[DB].session() as s:
+        kept = (await s.scalars(select(Message).join(Conversation).where(Conversation.chat_id == str(chat))
+                                .order_by(Message.id))).all()
+    assert [(m.direction, m.text) for m in kept] == [("in", messages.NOT_TEXT_KEPT), ("out", messages.NOT_TEXT)]
+    (reply,) = await out_messages(app, "telegram", str(chat))
+    assert reply.delivered_at is not None and reply.platform_ids == fake.accepted[-1].platform_id
+    await crash_after(app, await last_update(app))  # its receipt written: not sent again
+    await inbox.recover(app, "telegram", telegram.handle_data)
+    await settle(app)
+    assert len(fake.sent(chat)) == 1
+    await crash_after(app, await last_update(app), receipts={reply.id: (None, False)})  # killed before the receipt
+    await inbox.recover(app, "telegram", telegram.handle_data)
+    await settle(app)
+    assert [m["text"] for m in fake.sent(chat)] == [messages.NOT_TEXT] * 2 and rasa.turns == turns
 
 
 async def test_pushed_messages_left_in_flight_are_sent_by_the_outbox_once(tg):

@@ -1,5 +1,6 @@
 """Sent once (issue 20): a real gateway process is killed (SIGKILL) 20 times while replies go out
-to 12 Telegram and 12 Zalo chats, and started again each time (as systemd would). The fake Bot
+to 12 Telegram and 12 Zalo chats, and started again each time (as systemd would), on each store
+(SQLite, PostgreSQL). The fake Bot
 API and Zalo answer each sendMessage after 100–300 ms, as the real servers' round trips take, and
 take the message when they answer (tests/support/fake_telegram.py). Then for every chat: every
 message the gateway acknowledged is answered, in order; a reply part reaches the citizen twice
@@ -153,15 +154,15 @@ def before_this_change(firsts: list[tuple[int, Taken]], kills: list[float]) -> i
     return total
 
 
-async def test_a_gateway_killed_20_times_while_replies_go_out_sends_each_reply_once(sqlite_url, tmp_path):
+async def test_a_gateway_killed_20_times_while_replies_go_out_sends_each_reply_once(store_url, tmp_path):
     random.seed(20)  # the kills' moments and the fakes' latencies (the machine's timing varies anyway)
-    db = Database(sqlite_url)
+    db = Database(store_url)
     async with fake_rasa.running(answer=answer, latency=(0.01, 0.05)) as rasa, \
             fake_telegram.running(TOKEN, latency=LATENCY) as tg, \
             fake_zalo.running(ZALO_TOKEN, latency=LATENCY) as zalo:
         port = free_port()
         env = {"PATH": "/usr/bin:/bin", "PYTHONUNBUFFERED": "1", "PORT": str(port), "GATEWAY_ID": "gw-kill",
-               "DATABASE_URL": sqlite_url, "CASE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cases.db'}",
+               "DATABASE_URL": store_url, "CASE_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'cases.db'}",
                "RASA_URL": rasa.base_url, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_WEBHOOK_SECRET": WEBHOOK_SECRET,
                "TELEGRAM_WEBHOOK_URL": "https://bot.example.invalid/telegram/webhook",
                "TELEGRAM_API_BASE_URL": tg.base_url, "ZALO_BOT_TOKEN": ZALO_TOKEN, "ZALO_WEBHOOK_SECRET": ZALO_SECRET,
@@ -220,7 +221,8 @@ async def test_a_gateway_killed_20_times_while_replies_go_out_sends_each_reply_o
     for channel in ("telegram", "zalo"):
         chats = [c for c in citizens.chats if c.channel == channel]
         mine = [d for d in doubles if d.chat.channel == channel]
-        print(f"\n{channel}: {KILLS} kills, {len(chats)} chats, {sum(len(c.acknowledged) for c in chats)} messages "
+        print(f"\n{store_url.split(':')[0]}, {channel}: {KILLS} kills, {len(chats)} chats, "
+              f"{sum(len(c.acknowledged) for c in chats)} messages "
               f"acknowledged and answered, {sum(len(c.expected()) for c in chats)} reply parts; sent twice: "
               f"{sum(not d.in_flight for d in mine)} answered before the kill and not yet written, "
               f"{sum(d.in_flight for d in mine)} with the platform when the gateway died")

@@ -8,8 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from bot.inbox import TASKS
+from bot.messages import NOT_TEXT, NOT_TEXT_KEPT
+from bot.state import DB
 from motcua.store import Database
-from motcua.store.models import Complaint
+from motcua.store.models import Complaint, Conversation, Message
 from motcua.store.officials import create_official
 
 from tests.support.fake_zalo import PNG, SECRET, image_event, sticker_event, text_event
@@ -63,6 +65,10 @@ async def test_long_replies_are_split_and_non_text_gets_a_polite_reply(zalo):
     assert all(len(t) <= 2000 for t in fake.sent(c))
     await deliver(client, sticker_event(c))
     assert fake.sent(c)[-1].startswith("Hiện tôi chỉ đọc được tin nhắn chữ")
+    async with client.server.app[DB].session() as s:  # kept, answered, recorded
+        kept = (await s.execute(select(Message.direction, Message.text, Message.delivered_at).join(Conversation)
+                                .where(Conversation.chat_id == c).order_by(Message.id.desc()).limit(2))).all()
+    assert [(d, t) for d, t, _ in kept] == [("out", NOT_TEXT), ("in", NOT_TEXT_KEPT)] and kept[0][2] is not None
 
 
 async def test_a_zalo_citizen_asks_a_procedure_looks_up_a_dossier_and_files_a_complaint(zalo):

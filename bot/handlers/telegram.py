@@ -25,7 +25,7 @@ from telegram.error import NetworkError, RetryAfter, TelegramError
 
 from bot import channels, inbox, officials, officials_telegram
 from bot.gateway import answer, require_secret
-from bot.messages import split_text
+from bot.messages import NOT_TEXT, NOT_TEXT_KEPT, split_text
 from bot.periodic import every
 from bot.receipts import Accepted, send_parts
 from bot.replies import Reply
@@ -42,7 +42,6 @@ MESSAGE_LIMIT = 4096
 SEND_ATTEMPTS = 5
 # Commands are the bot's menu; each stands for a message to Rasa.
 COMMANDS = {"/start": "/greet", "/help": "/ask_help", "/huy": "/restart"}
-NOT_TEXT = "Hiện tôi chỉ đọc được tin nhắn chữ. Anh/chị vui lòng nhập câu hỏi bằng chữ."
 # Said before the answer to a shared place or phone number (and the keyboard that asked for it removed).
 GOT_LOCATION = "Đã nhận vị trí."
 GOT_PHONE = "Đã nhận số điện thoại."
@@ -94,6 +93,7 @@ async def handle_update(app: web.Application, update: Update, turn: Turn) -> Non
         return
     # Stored and sent with the answer (once, like it), ahead of it: e.g. "Đã nhận vị trí."
     lead: list[Reply] = []
+    canned: Optional[list[Reply]] = None  # the answer, when the bot does not read the message
     if update.callback_query is not None:
         query = update.callback_query
         await answer_callback(app, query.id)
@@ -117,9 +117,8 @@ async def handle_update(app: web.Application, update: Update, turn: Turn) -> Non
             lead = [Reply(GOT_PHONE, custom={"remove_keyboard": True})]
         elif message.text is not None:
             text = COMMANDS.get(message.text.split("@")[0].strip(), message.text)
-        else:
-            await send(app, chat_id, Reply(NOT_TEXT))
-            return
+        else:  # a sticker, a voice message, a file…
+            text, canned = NOT_TEXT_KEPT, [Reply(NOT_TEXT)]
     else:
         return  # edited messages, channel posts, …: nothing to answer
     # One chat's messages are answered in the order they came.
@@ -127,7 +126,7 @@ async def handle_update(app: web.Application, update: Update, turn: Turn) -> Non
         async with typing_while_slow(lambda: with_retry(lambda: bot.send_chat_action(chat_id, ChatAction.TYPING)),
                                      app[SETTINGS].typing_after_seconds,
                                      lambda reply, accepted: send(app, chat_id, reply, accepted)) as send_reply:
-            await answer(app, CHANNEL, str(chat_id), text, send_reply, turn, lead=lead)
+            await answer(app, CHANNEL, str(chat_id), text, send_reply, turn, lead=lead, canned=canned)
 
 
 async def answer_callback(app: web.Application, query_id: str) -> None:

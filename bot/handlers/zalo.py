@@ -24,7 +24,7 @@ from aiohttp import web
 
 from bot import channels, inbox
 from bot.gateway import answer, require_secret
-from bot.messages import split_text
+from bot.messages import NOT_TEXT, NOT_TEXT_KEPT, split_text
 from bot.receipts import Accepted, send_parts
 from bot.replies import Reply
 from bot.state import DB, HTTP, SETTINGS
@@ -38,9 +38,9 @@ log = logging.getLogger(__name__)
 CHANNEL = "zalo"
 MESSAGE_LIMIT = 2000
 SEND_ATTEMPTS = 5
-NOT_TEXT = "Hiện tôi chỉ đọc được tin nhắn chữ. Anh/chị vui lòng nhập câu hỏi bằng chữ."
 CHOICES_HEADER = "Anh/chị trả lời bằng số:"
 BAD_PHOTO = "Tôi chưa mở được ảnh anh/chị vừa gửi. Anh/chị vui lòng gửi lại ảnh, hoặc mô tả sự việc bằng chữ."
+BAD_PHOTO_KEPT = "[Ảnh không mở được]"  # what the conversation keeps of it
 TEXT_EVENT, IMAGE_EVENT = "message.text.received", "message.image.received"
 # A photo's URL rides in a message of at most 2000 characters (settings.max_message_chars).
 MAX_PHOTO_URL = 1000
@@ -167,18 +167,18 @@ async def handle_event(app: web.Application, event: dict[str, Any], turn: Turn) 
     bot = app[BOT]
     name = event.get("event_name")
     photo = _photo_of(app, message) if name == IMAGE_EVENT else None
+    canned = None  # the answer, when the bot does not read the message
     if name == IMAGE_EVENT and photo is None:
-        await send(app, chat_id, Reply(BAD_PHOTO))
-        return
-    if photo is None and (name != TEXT_EVENT or not isinstance(message.get("text"), str)):
-        await send(app, chat_id, Reply(NOT_TEXT))
-        return
+        canned = [Reply(BAD_PHOTO)]
+    elif photo is None and (name != TEXT_EVENT or not isinstance(message.get("text"), str)):
+        canned = [Reply(NOT_TEXT)]  # a sticker…
     async with inbox.chat_lock(app, CHANNEL, chat_id):
-        text = photo or await choice_payload(app, chat_id, message["text"]) or message["text"]
+        text = (BAD_PHOTO_KEPT if name == IMAGE_EVENT else NOT_TEXT_KEPT) if canned else (
+            photo or await choice_payload(app, chat_id, message["text"]) or message["text"])
         async with typing_while_slow(lambda: bot.call("sendChatAction", chat_id=chat_id, action="typing"),
                                      app[SETTINGS].typing_after_seconds,
                                      lambda reply, accepted: send(app, chat_id, reply, accepted)) as send_reply:
-            await answer(app, CHANNEL, chat_id, text, send_reply, turn)
+            await answer(app, CHANNEL, chat_id, text, send_reply, turn, canned=canned)
 
 
 def _photo_of(app: web.Application, message: dict[str, Any]) -> Optional[str]:

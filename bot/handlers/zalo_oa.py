@@ -28,8 +28,8 @@ from aiohttp import web
 
 from bot import channels, inbox
 from bot.gateway import answer
-from bot.handlers.zalo import BAD_PHOTO, NOT_TEXT, choice_payload, inform, photo_ref, render, web_url
-from bot.messages import split_text
+from bot.handlers.zalo import BAD_PHOTO, BAD_PHOTO_KEPT, choice_payload, inform, photo_ref, render, web_url
+from bot.messages import NOT_TEXT, NOT_TEXT_KEPT, split_text
 from bot.receipts import Accepted, send_parts
 from bot.replies import Reply
 from bot.state import DB, HTTP, SETTINGS
@@ -49,17 +49,18 @@ MESSAGE_LIMIT = 2000
 TOKEN_ERRORS = {-216, -124, -118}
 BAD_LOCATION = ("Tôi chưa đọc được vị trí anh/chị vừa gửi. Anh/chị vui lòng gửi lại vị trí, "
                 "hoặc nhập địa chỉ bằng chữ (thôn, xã, đường).")
+BAD_LOCATION_KEPT = "[Vị trí không đọc được]"  # what the conversation keeps of it
 # Zalo sends coordinates as strings: plain decimal numbers only (float() would also take "nan",
 # "1e2" and digits of other scripts).
 COORDINATE = re.compile(r"-?\d{1,3}(?:\.\d{1,20})?", re.ASCII)
 
 
 class BadInput(Exception):
-    """An event whose content cannot be read; the citizen is told `reply`."""
+    """An event whose content cannot be read; the citizen is told `reply`, the conversation keeps `kept`."""
 
-    def __init__(self, reply: str) -> None:
+    def __init__(self, reply: str, kept: str) -> None:
         super().__init__(reply)
-        self.reply = reply
+        self.reply, self.kept = reply, kept
 
 
 class OaError(Exception):
@@ -162,18 +163,18 @@ async def handle_event(app: web.Application, event: dict[str, Any], turn: Turn) 
     user_id = str((event.get("sender") or {}).get("id") or "")
     if not user_id or not str(event.get("event_name", "")).startswith("user_send_"):
         return  # follows, reactions, the OA's own messages…: nothing to answer
+    canned = None  # the answer, when the bot does not read the message
     try:
         sent = _sent_content(app, event)
     except BadInput as bad:
-        await send(app, user_id, Reply(bad.reply))
-        return
-    if sent is None:
-        await send(app, user_id, Reply(NOT_TEXT))
-        return
+        sent, canned = (bad.kept, False), [Reply(bad.reply)]
+    if sent is None:  # a sticker, a file…
+        sent, canned = (NOT_TEXT_KEPT, False), [Reply(NOT_TEXT)]
     text, typed = sent
     async with inbox.chat_lock(app, CHANNEL, user_id):
         text = (await choice_payload(app, user_id, text, channel=CHANNEL) if typed else None) or text
-        await answer(app, CHANNEL, user_id, text, lambda reply, accepted: send(app, user_id, reply, accepted), turn)
+        await answer(app, CHANNEL, user_id, text, lambda reply, accepted: send(app, user_id, reply, accepted), turn,
+                     canned=canned)
 
 
 def _sent_content(app: web.Application, event: dict[str, Any]) -> Optional[tuple[str, bool]]:
@@ -186,7 +187,7 @@ def _sent_content(app: web.Application, event: dict[str, Any]) -> Optional[tuple
     if name == "user_send_image":
         url = _attachment(message, "image").get("url")
         if not web_url(url):
-            raise BadInput(BAD_PHOTO)
+            raise BadInput(BAD_PHOTO, BAD_PHOTO_KEPT)
         return inform("photo", photo_ref(app[SETTINGS], CHANNEL, url)), False
     if name == "user_send_location":
         lat, lon = coordinates(_attachment(message, "location").get("coordinates"))
@@ -207,7 +208,7 @@ def coordinates(given: Any) -> tuple[float, float]:
     given = given if isinstance(given, dict) else {}
     lat, lon = _coordinate(given.get("latitude")), _coordinate(given.get("longitude"))
     if lat is None or lon is None or not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        raise BadInput(BAD_LOCATION)
+        raise BadInput(BAD_LOCATION, BAD_LOCATION_KEPT)
     return lat, lon
 
 

@@ -13,9 +13,10 @@ from motcua.store.models import Message, utcnow
 from motcua.store.sql import Executor
 
 MESSAGES = Message.__table__
-# Written for nearly every reply: built once (see motcua/store/sql.py); one form for a part, one
-# for the last part (which stamps delivered_at too), so each keeps its compiled statement.
-_RECEIPT = update(MESSAGES).where(MESSAGES.c.id == bindparam("message"))
+# Written for nearly every reply: built once (see motcua/store/sql.py); executed with the values
+# of receipt_values (the last part stamps delivered_at too). The fast way to write it is
+# motcua/store/receipt_writer.py.
+RECEIPT = update(MESSAGES).where(MESSAGES.c.id == bindparam("message"))
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,7 @@ class Receipt:
     whole: bool
 
 
-def _values(receipt: Receipt) -> dict:
+def receipt_values(receipt: Receipt) -> dict:
     values: dict = {"message": receipt.message_id, "platform_ids": " ".join(receipt.platform_ids)}
     if receipt.whole:
         values["delivered_at"] = utcnow()
@@ -38,7 +39,7 @@ async def record(session: Executor, receipts: Sequence[Receipt]) -> None:
     """One small UPDATE per message (by primary key), in the caller's transaction: on the hot path
     it rides with what the turn writes anyway (the inbox row marked done)."""
     for receipt in receipts:
-        await session.execute(_RECEIPT, _values(receipt))
+        await session.execute(RECEIPT, receipt_values(receipt))
 
 
 async def mark_relayed(session: Executor, inbox_id: int) -> None:

@@ -17,7 +17,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions import resources
 from actions.complaints import MOBILE
-from actions.dossiers import Reply, lock_reply, lookup_client, lookup_lock, phone_ends_with, utter, validated_last4
+from actions.dossiers import Reply, lookup_client, lookup_lock, proven_by_digits, utter, validated_last4
 from actions.procedures import render_elsewhere
 from motcua.appointments import Schedule, as_vietnam, day_label, find_code, when_label
 from motcua.cases_import import normalize_phone
@@ -25,7 +25,6 @@ from motcua.catalogue import Procedure, load_catalogue, shorten
 from motcua.dossier_text import hotline
 from motcua.procedure_search import load_search
 from motcua.store import appointments as store
-from motcua.store.lookups import failures_left, record_lookup
 from motcua.store.models import Appointment
 from motcua.workdays import VIETNAM
 from nlu.text import fold
@@ -477,17 +476,5 @@ class ActionManageAppointment(Action):
                      client: Optional[str]) -> Optional[Reply]:
         """None when another chat proved the booking is theirs; else what to tell them (and the
         failure audited, which is what throttles guessing)."""
-        lock = await lookup_lock(session, sender, code, client)
-        if lock:
-            await record_lookup(session, sender, code, lock[0], client_key=client)
-            return lock_reply(lock, "booking")
-        if not digits:  # the form ended without asking (the store was down then)
-            return _unavailable()
-        verified = booking is not None and phone_ends_with(booking.phone, digits)
-        await record_lookup(session, sender, code, BOOKING_VERIFIED if verified else "failed", client_key=client)
-        if verified:
-            return None
-        await session.flush()
-        lock = await lookup_lock(session, sender, code, client)
-        return lock_reply(lock, "booking") if lock else ("utter_booking_check_failed",
-                                                        {"left": await failures_left(session, sender)})
+        return await proven_by_digits(session, sender, code, client, digits, booking.phone if booking else None,
+                                      "booking", BOOKING_VERIFIED, no_digits=_unavailable())

@@ -13,13 +13,13 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import resources
-from actions.dossiers import Reply, lock_reply, lookup_client, lookup_lock, phone_ends_with, utter, validated_last4
+from actions.dossiers import Reply, lookup_client, proven_by_digits, utter, validated_last4
 from motcua.cases_import import normalize_phone
 from motcua.catalogue import load_catalogue
 from motcua.dossier_text import hotline
 from motcua.store.cases import as_utc
 from motcua.store.complaints import STATUS_LABELS, by_ticket, file_complaint, find_ticket, is_late, route
-from motcua.store.lookups import client_locked_until, failures_left, locked_until, record_lookup
+from motcua.store.lookups import client_locked_until, locked_until
 from motcua.workdays import VIETNAM
 from nlu.text import fold
 
@@ -261,22 +261,11 @@ class ActionComplaintStatus(Action):
                 complaint = await by_ticket(session, ticket)
                 owner = complaint is not None and complaint.sender_id == sender
                 if not owner:
-                    lock = await lookup_lock(session, sender, ticket, client)
-                    if lock:
-                        await record_lookup(session, sender, ticket, lock[0], client_key=client)
-                        utter(dispatcher, lock_reply(lock, "complaint"))
-                        return reset
-                    if not digits:  # the form ended without asking (the store was down then)
-                        utter(dispatcher, _unavailable())
-                        return reset
-                    verified = complaint is not None and phone_ends_with(complaint.phone, digits)
-                    await record_lookup(session, sender, ticket, TICKET_VERIFIED if verified else "failed",
-                                        client_key=client)
-                    if not verified:
-                        await session.flush()
-                        lock = await lookup_lock(session, sender, ticket, client)
-                        utter(dispatcher, lock_reply(lock, "complaint") if lock else
-                              ("utter_complaint_status_failed", {"left": await failures_left(session, sender)}))
+                    refused = await proven_by_digits(session, sender, ticket, client, digits,
+                                                     complaint.phone if complaint else None, "complaint",
+                                                     TICKET_VERIFIED, no_digits=_unavailable())
+                    if refused is not None:
+                        utter(dispatcher, refused)
                         return reset
         except Exception:
             log.exception("complaint status unavailable")

@@ -111,6 +111,34 @@ def lock_reply(lock: Lock, subject: str = "dossier") -> Reply:
     return CODE_LOCKED[subject], when
 
 
+# The reply when another chat's phone digits do not match, by subject (with the tries left).
+CHECK_FAILED = {"dossier": "utter_dossier_lookup_failed", "complaint": "utter_complaint_status_failed",
+                "booking": "utter_booking_check_failed"}
+
+
+async def proven_by_digits(session, sender_id: str, code: str, client: Optional[str], digits: str,
+                           phone: Optional[str], subject: str, outcome: str, no_digits: Reply) -> Optional[Reply]:
+    """Another chat proving that a ticket or booking is theirs with the last 4 digits of the phone
+    on record (`phone`: None when there is no such record, and the reply is the same), in the
+    caller's transaction. None when proven (audited as `outcome`); else what to tell them: the lock
+    that holds, `no_digits` when none were asked (the form ended early: the store was down), or the
+    failure with the tries left. Every check is audited: that is what throttles guessing, here as
+    for dossier lookups."""
+    if lock := await lookup_lock(session, sender_id, code, client):
+        await record_lookup(session, sender_id, code, lock[0], client_key=client)
+        return lock_reply(lock, subject)
+    if not digits:
+        return no_digits
+    verified = phone_ends_with(phone, digits)
+    await record_lookup(session, sender_id, code, outcome if verified else "failed", client_key=client)
+    if verified:
+        return None
+    await session.flush()  # the failure counts for the lock below
+    if lock := await lookup_lock(session, sender_id, code, client):
+        return lock_reply(lock, subject)
+    return CHECK_FAILED[subject], {"left": await failures_left(session, sender_id)}
+
+
 async def _locked(sender_id: str, client: Optional[str]) -> Optional[datetime]:
     db = await resources.store()
     async with db.session() as session:
@@ -183,7 +211,7 @@ class ActionDossierStatus(Action):
         db = await resources.store()
         async with db.session() as session:
             lock = await lookup_lock(session, sender, code, client)
-            reply = lock_reply(lock) if lock else ("utter_dossier_lookup_failed",
+            reply = lock_reply(lock) if lock else (CHECK_FAILED["dossier"],
                                                    {"left": await failures_left(session, sender)})
         utter(dispatcher, reply)
         return reset

@@ -10,7 +10,18 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.ratings import helpful_buttons
-from motcua.catalogue import ASPECT_TITLES, ASPECTS, TOPICS, Catalogue, IndexEntry, Locality, Procedure, load_catalogue, shorten
+from motcua.catalogue import (
+    ASPECT_TITLES,
+    ASPECTS,
+    TOPICS,
+    Catalogue,
+    IndexEntry,
+    Locality,
+    Procedure,
+    load_catalogue,
+    short_name,
+    shorten,
+)
 from motcua.procedure_search import Resolution, Target, load_search
 from nlu.text import fold
 
@@ -253,13 +264,44 @@ class ActionAnswerProcedure(Action):
         )
 
 
+# Choices whose names begin with this many words in common are one procedure's kinds ("Đổi giấy
+# phép lái xe", "Đổi giấy phép lái xe … của người nước ngoài").
+SAME_FAMILY_WORDS = 3
+
+
+def catalogue_finds(tracker: Tracker, choices: bool = False) -> Optional[str]:
+    """The procedure (id, or national code) the catalogue's search finds in the citizen's typed
+    message, whatever intent the model gave it; None when it finds none. A message the model
+    took for something else is a procedure question when the search is sure of one (or of one's
+    variants, or of kinds of one procedure); several unrelated candidates count only with
+    `choices` (the model was unsure, and "which of these?" is the right question then) — for a
+    message the model was sure is off-topic they are what a common word ("đăng ký tài khoản
+    Facebook") drags in."""
+    text = tracker.latest_message.get("text") or ""
+    if text.startswith("/"):
+        return None
+    found = load_search().resolve(text)
+    target = found.procedure or found.entry or next(iter(found.options), None)
+    if found.kind == "none" or target is None:
+        return None
+    if found.kind == "choices" and not choices:
+        starts = {tuple(fold(short_name(o.name)).split()[:SAME_FAMILY_WORDS]) for o in found.options}
+        if len(starts) > 1:
+            return None
+    return target.id if isinstance(target, Procedure) else target.code
+
+
 class ActionOfficeInfo(Action):
-    """Hours, address and hotline of the one-stop office (and of a commune, when named)."""
+    """Hours, address and hotline of the one-stop office (and of a commune, when named). "Where do
+    I get a passport" is about the passport, though: a message naming a procedure the catalogue's
+    search finds is answered as a procedure question (its place, or where it is done instead)."""
 
     def name(self) -> str:
         return "action_office_info"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        if catalogue_finds(tracker):
+            return await ActionAnswerProcedure().run(dispatcher, tracker, domain)
         loc = load_catalogue().locality
         office = loc.office
         lines = [office.get("name", "Bộ phận một cửa")]

@@ -8,7 +8,10 @@ Ways in:
   to officials (a `Handoff`, source "handoff": the citizen's message before asking for a person);
   and, read from the conversations, the dead ends a confident model leaves no trace of otherwise:
   a form abandoned at its first question (source "abandoned": the message that started it) and a
-  message the citizen rephrased within a minute of the answer (source "rephrased").
+  message the citizen rephrased within a minute of the answer (source "rephrased");
+- `record` from the out-of-scope and fallback actions, when the catalogue's search found a
+  procedure in what the model took for out of scope or did not understand (source "searched":
+  answered as that procedure).
   Harvesting is idempotent (unique source + id) and runs when the admin opens the inbox.
 
 Texts are stored with phone and CCCD numbers masked (motcua.logs), and folded (nlu.text.fold)
@@ -34,6 +37,7 @@ SOURCE_LABELS = {
     "handoff": "Dẫn đến chuyển cán bộ",
     "abandoned": "Bỏ dở ngay câu hỏi đầu",
     "rephrased": "Công dân hỏi lại",
+    "searched": "Mô hình không nhận ra, danh mục tìm thấy thủ tục",
 }
 MAX_TEXT = 2000
 MAX_FOLDED = 500

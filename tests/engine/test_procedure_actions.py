@@ -3,9 +3,14 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
+from sqlalchemy import select
 
+from actions import resources
+from actions.fallback import ActionNluFallback, ActionOutOfScope
 from actions.procedures import ActionAnswerProcedure, ActionOfficeInfo
 from motcua.catalogue import ASPECT_TITLES, ASPECTS, load_catalogue
+from motcua.store import Database
+from motcua.store.models import NluInboxItem
 
 catalogue = load_catalogue()
 
@@ -103,3 +108,65 @@ async def test_office_info_for_a_named_commune():
     commune = catalogue.locality.communes[1]
     msgs, _ = await run(ActionOfficeInfo(), tracker(f"địa chỉ {commune['name'].lower()} ở đâu", intent="ask_office_info"))
     assert commune["office_address"] in msgs[0]["text"]
+
+
+# --- what the model misses, the catalogue's search finds (actions/fallback.py) ---------------
+
+@pytest.fixture
+async def nlu_inbox_store(tmp_path, monkeypatch):
+    """The store the fallback actions write the NLU inbox to: a SQLite file of this test."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'store.db'}")
+    await db.migrate()
+
+    async def store() -> Database:
+        return db
+
+    monkeypatch.setattr(resources, "store", store)
+    yield db
+    await db.dispose()
+
+
+async def inbox_items(db: Database) -> list[tuple[str, str]]:
+    async with db.session() as s:
+        return [(i.source, i.procedure) for i in (await s.scalars(select(NluInboxItem))).all()]
+
+
+async def test_a_procedure_taken_for_out_of_scope_is_answered_from_the_catalogue(nlu_inbox_store, rendered):
+    msgs, events = await run(ActionOutOfScope(), tracker("xin tro cap nguoi cao tuoi", intent="out_of_scope"))
+    assert rendered(msgs)[0].startswith("Thủ tục: " + catalogue.get("tro_cap_xa_hoi").name)
+    assert events[0] == SlotSet("procedure", "tro_cap_xa_hoi")
+    # Kept for the admins: the model should learn this wording.
+    assert await inbox_items(nlu_inbox_store) == [("searched", "tro_cap_xa_hoi")]
+
+
+async def test_out_of_scope_stays_a_polite_refusal_when_the_catalogue_knows_nothing(nlu_inbox_store):
+    # (A common word drags unrelated candidates in: "đăng ký" → water and vehicle registration.)
+    for text in ("tối nay đá bóng không", "mua vé máy bay ở đâu rẻ", "'; DROP TABLE messages; --",
+                 "Cách đăng ký tài khoản Facebook mới?"):
+        msgs, events = await run(ActionOutOfScope(), tracker(text, intent="out_of_scope"))
+        assert [m.get("response") for m in msgs] == ["utter_out_of_scope"] and events == [], text
+    assert await inbox_items(nlu_inbox_store) == []
+
+
+async def test_not_understood_but_found_in_the_catalogue_is_answered_and_not_counted_as_not_understood(
+        nlu_inbox_store, rendered):
+    msgs, events = await run(ActionNluFallback(), tracker("tach thua dat", intent="nlu_fallback"))
+    assert "Tách thửa" in rendered(msgs)[0]  # its national record: done elsewhere, and where
+    assert await inbox_items(nlu_inbox_store) == [("searched", events[0]["value"])]
+    msgs, _ = await run(ActionNluFallback(), tracker("abc xyz qwe", intent="nlu_fallback"))
+    assert [m.get("response") for m in msgs] == ["utter_default"]
+    assert [s for s, _ in await inbox_items(nlu_inbox_store)] == ["searched", "fallback"]
+
+
+async def test_kinds_of_one_procedure_count_as_a_find_even_for_a_message_taken_for_out_of_scope(
+        nlu_inbox_store, rendered):
+    msgs, _ = await run(ActionOutOfScope(), tracker("đổi bằng lái xe", intent="out_of_scope"))
+    assert [b["title"] for b in msgs[0]["buttons"]][:1] == ["Đổi giấy phép lái xe"]
+
+
+async def test_where_to_get_a_passport_is_about_the_passport_not_the_office(rendered):
+    office = catalogue.locality.office["name"]
+    msgs, _ = await run(ActionOfficeInfo(), tracker("làm hộ chiếu ở đâu", intent="ask_office_info"))
+    assert not rendered(msgs)[0].startswith(office) and "hộ chiếu" in rendered(msgs)[0].lower()
+    msgs, _ = await run(ActionOfficeInfo(), tracker("giờ làm việc của bộ phận một cửa", intent="ask_office_info"))
+    assert rendered(msgs)[0].startswith(office) and "Giờ làm việc" in rendered(msgs)[0]

@@ -14,6 +14,7 @@ as a procedure question (and kept in the NLU inbox, so the model learns it).
 """
 from __future__ import annotations
 
+import abc
 import logging
 from typing import Optional
 
@@ -63,7 +64,7 @@ class ActionNluFallback(Action):
         if _is_follow_up(tracker):
             # "lệ phí?" after an answer: too short for the classifier to be sure, clear in context.
             return await ActionAnswerProcedure().run(dispatcher, tracker, domain)
-        if found := catalogue_finds(tracker, choices=True):  # answered: not counted as "not understood"
+        if found := catalogue_finds(tracker, model_unsure=True):  # answered: not "not understood"
             await _to_inbox(tracker, "searched", found)
             return await ActionAnswerProcedure().run(dispatcher, tracker, domain)
         await _to_inbox(tracker, "fallback", _procedure(tracker))
@@ -71,16 +72,36 @@ class ActionNluFallback(Action):
         return []
 
 
-class ActionOutOfScope(Action):
-    """Out of scope for the model; a procedure if the catalogue's search says so (then the message
-    goes to the NLU inbox as "searched": the model missed a procedure question)."""
+class ProcedureFirst(Action, metaclass=abc.ABCMeta):
+    """An intent answered with a fixed response — unless the message names a procedure the
+    catalogue's search is sure of: the model took a procedure question for this intent, so the
+    procedure's answer instead, and the message goes to the NLU inbox as "searched"."""
 
-    def name(self) -> str:
-        return "action_out_of_scope"
+    response = ""
+
+    @abc.abstractmethod
+    def name(self) -> str: ...
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
         if found := catalogue_finds(tracker):
             await _to_inbox(tracker, "searched", found)
             return await ActionAnswerProcedure().run(dispatcher, tracker, domain)
-        dispatcher.utter_message(response="utter_out_of_scope")
+        dispatcher.utter_message(response=self.response)
         return []
+
+
+class ActionOutOfScope(ProcedureFirst):
+    response = "utter_out_of_scope"
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+
+class ActionGoodbye(ProcedureFirst):
+    """("các bước xin phép xây nhà" came out as a goodbye.)"""
+
+    response = "utter_goodbye"
+
+    def name(self) -> str:
+        return "action_goodbye"
+

@@ -264,19 +264,27 @@ class ActionAnswerProcedure(Action):
         )
 
 
-# Choices whose names begin with this many words in common are one procedure's kinds ("Đổi giấy
-# phép lái xe", "Đổi giấy phép lái xe … của người nước ngoài").
+# Choices whose names all say the same this many words in a row are kinds of one procedure
+# ("Cấp giấy phép xây dựng nhà ở riêng lẻ", "Gia hạn giấy phép xây dựng …").
 SAME_FAMILY_WORDS = 3
+# Against a model sure of another intent, the search must have explained this much of the message
+# and said this much of a name (Candidate's measures): short chat ("ban an com chua" → "bản án"),
+# ads ("bán đất nền giá rẻ") and generic words ("hỗ trợ", "thông báo") fall under one or the
+# other; "xin tro cap nguoi cao tuoi", "làm hộ chiếu ở đâu", "đổi tên trên sổ đỏ" do not
+# (measured on the training and held-out examples, bench/questions_end_to_end.py).
+SURE_EXPLAINED = 0.75
+SURE_SAID = 7.0
 
 
-def catalogue_finds(tracker: Tracker, choices: bool = False) -> Optional[str]:
+def catalogue_finds(tracker: Tracker, model_unsure: bool = False) -> Optional[str]:
     """The procedure (id, or national code) the catalogue's search finds in the citizen's typed
-    message, whatever intent the model gave it; None when it finds none. A message the model
-    took for something else is a procedure question when the search is sure of one (or of one's
-    variants, or of kinds of one procedure); several unrelated candidates count only with
-    `choices` (the model was unsure, and "which of these?" is the right question then) — for a
-    message the model was sure is off-topic they are what a common word ("đăng ký tài khoản
-    Facebook") drags in."""
+    message, whatever intent the model gave it; None when it finds none.
+
+    When the model was unsure (a fallback, an answer to no question), anything the search would
+    answer counts, "which of these?" included. When it was sure of another intent (out of scope,
+    the office's address), the search must be sure of one procedure (or of one's variants, or of
+    kinds of one procedure) and clearly so (SURE_EXPLAINED, SURE_SAID): several unrelated
+    candidates are what a common word drags in ("đăng ký tài khoản Facebook")."""
     text = tracker.latest_message.get("text") or ""
     if text.startswith("/"):
         return None
@@ -284,11 +292,17 @@ def catalogue_finds(tracker: Tracker, choices: bool = False) -> Optional[str]:
     target = found.procedure or found.entry or next(iter(found.options), None)
     if found.kind == "none" or target is None:
         return None
-    if found.kind == "choices" and not choices:
-        starts = {tuple(fold(short_name(o.name)).split()[:SAME_FAMILY_WORDS]) for o in found.options}
-        if len(starts) > 1:
+    if not model_unsure:
+        if found.explained < SURE_EXPLAINED or found.said < SURE_SAID:
+            return None
+        if found.kind == "choices" and not set.intersection(*(_runs(o.name) for o in found.options)):
             return None
     return target.id if isinstance(target, Procedure) else target.code
+
+
+def _runs(name: str, n: int = SAME_FAMILY_WORDS) -> set[tuple[str, ...]]:
+    words = fold(short_name(name)).split()
+    return {tuple(words[i:i + n]) for i in range(len(words) - n + 1)}
 
 
 class ActionOfficeInfo(Action):

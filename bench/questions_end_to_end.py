@@ -3,13 +3,16 @@ gets, before and after the catalogue's search was asked ahead of a refusal (acti
 
     .venv/bin/python -m bench.questions_end_to_end [--model PATH]        (from the repository root)
 
-The held-out questions of tests/data/procedure_questions_heldout.yml (written by a helper who saw
-neither the code nor the data; each names the procedure it is about, or none) go through the
-model. A question the model gives `ask_procedure` is answered by the search (as
-action_answer_procedure does); one it gives `out_of_scope`, `nlu_fallback` or `ask_office_info`
-got a refusal or the office's details before, and now goes to the search when the search finds a
-procedure in it (motcua's `catalogue_finds`); any other intent (a form, a greeting…) is a misroute
-either way. The outcomes are search_eval's (right, asked, honest, wrong, missed) plus "refused",
+Two held-out sets of questions (written by helpers who saw neither the code nor the data; each
+question names the procedure it is about, or none) go through the model:
+tests/data/procedure_questions_heldout.yml (long questions, as in a letter) and
+tests/data/short_questions_heldout.yml (2-9 words as typed on a phone, mostly about procedures
+beyond the common ones, often without diacritics or the word "thủ tục"). A question the model
+gives `ask_procedure` is answered by the search (as action_answer_procedure does); one it gives
+`out_of_scope`, `nlu_fallback`, `inform` (outside a form), `ask_office_info` or `goodbye` got a
+refusal, the office's details or a goodbye before, and now goes to the search when the search
+finds a procedure in it (actions.procedures.catalogue_finds); any other intent (a form…) is a
+misroute either way. The outcomes are search_eval's (right, asked, honest, wrong, missed) plus "refused",
 "office" and "misrouted". Then the held-out NLU examples that *are* out of scope
 (nlu/data/test/, intent out_of_scope): how many the search would now take for a procedure."""
 from __future__ import annotations
@@ -28,9 +31,14 @@ from motcua.procedure_search import load_search
 from motcua.settings import Settings
 from motcua.training import ensure_model
 
-HELD_OUT = PROJECT_ROOT / "tests" / "data" / "procedure_questions_heldout.yml"
+# Written by helpers who saw neither the code nor the data; each question names its procedure, or none.
+HELD_OUT = {"long": PROJECT_ROOT / "tests" / "data" / "procedure_questions_heldout.yml",
+            "short": PROJECT_ROOT / "tests" / "data" / "short_questions_heldout.yml"}
 # What each of these intents led to before the search was asked ahead of them.
-REFUSALS = {"out_of_scope": "refused", "nlu_fallback": "refused", "ask_office_info": "office"}
+REFUSALS = {"out_of_scope": "refused", "nlu_fallback": "refused", "ask_office_info": "office",
+            "goodbye": "misrouted", "inform": "refused"}
+# The model unsure: not understood, or an answer to no question (action_nlu_fallback for both).
+UNSURE = ("nlu_fallback", "inform")
 ORDER = ("right", "asked", "honest", "wrong", "missed", "refused", "office", "misrouted")
 
 
@@ -48,7 +56,8 @@ def outcomes(intent: str, text: str, code: str | None) -> tuple[str, str]:
         before = REFUSALS[intent]
         if code is None and before == "refused":
             before = "honest"  # a polite refusal is an honest answer to a question in no list
-        return before, (search_eval.outcome(search, text, code) if catalogue_finds(_tracker(text)) else before)
+        finds = catalogue_finds(_tracker(text), model_unsure=intent in UNSURE)
+        return before, (search_eval.outcome(search, text, code) if finds else before)
     return "misrouted", "misrouted"
 
 
@@ -67,22 +76,24 @@ async def main() -> None:
     args = ap.parse_args()
     model = Path(args.model) if args.model else ensure_model(Settings.from_env().models_dir)
     parse = nlu_eval.agent_parser(model)
-    data = search_eval.load(HELD_OUT)
-    counts: dict[str, Counter] = {}
-    n: dict[str, int] = {}
-    intents: Counter = Counter()
-    for section in ("commune", "elsewhere", "unknown"):
-        questions = data.get(section) or []
-        n[section] = len(questions)
-        for q in questions:
-            intent = ((await parse(q["text"])).get("intent") or {}).get("name") or ""
-            intents[intent] += 1
-            before, after = outcomes(intent, q["text"], q.get("code"))
-            counts.setdefault(f"{section}/before", Counter())[before] += 1
-            counts.setdefault(f"{section}/after", Counter())[after] += 1
-    print(f"Model {model.name}; held-out questions {HELD_OUT.relative_to(PROJECT_ROOT)}; the model's intents: "
-          + ", ".join(f"{i} {c}" for i, c in intents.most_common()))
-    print(table(counts, n))
+    print(f"Model {model.name}")
+    for name, path in HELD_OUT.items():
+        data = search_eval.load(path)
+        counts: dict[str, Counter] = {}
+        n: dict[str, int] = {}
+        intents: Counter = Counter()
+        for section in ("commune", "elsewhere", "unknown"):
+            questions = data.get(section) or []
+            n[section] = len(questions)
+            for q in questions:
+                intent = ((await parse(q["text"])).get("intent") or {}).get("name") or ""
+                intents[intent] += 1
+                before, after = outcomes(intent, q["text"], q.get("code"))
+                counts.setdefault(f"{section}/before", Counter())[before] += 1
+                counts.setdefault(f"{section}/after", Counter())[after] += 1
+        print(f"\n{name} questions ({path.relative_to(PROJECT_ROOT)}); the model's intents: "
+              + ", ".join(f"{i} {c}" for i, c in intents.most_common()))
+        print(table(counts, n))
 
     examples = nlu_eval.load_examples([nlu_eval.TEST_DIR])
     asked = [e for e in examples if e.intent == "ask_procedure"]
@@ -93,7 +104,7 @@ async def main() -> None:
         if intent not in REFUSALS:
             continue
         missed[intent] += 1
-        if found := catalogue_finds(_tracker(e.text), choices=intent == "nlu_fallback"):
+        if found := catalogue_finds(_tracker(e.text), model_unsure=intent in UNSURE):
             answered += 1
             expected = {v for k, v in e.entities if k == "procedure"}
             named += bool(expected)

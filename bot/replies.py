@@ -18,8 +18,16 @@ class Reply:
     # again after a crash skips them (bot/receipts.py).
     sent_parts: list[str] = field(default_factory=list)
 
-    def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"text": self.text}
+    def shown_text(self, can_share_location: bool = True) -> str:
+        """The text; on a channel where a citizen cannot share a place on the map (the web chat,
+        Zalo Bot Platform), the response's `without_location` wording when it has one (a question
+        that otherwise offers to send a location)."""
+        if not can_share_location and self.custom.get("without_location"):
+            return str(self.custom["without_location"])
+        return self.text
+
+    def as_json(self, can_share_location: bool = True) -> dict[str, Any]:
+        out: dict[str, Any] = {"text": self.shown_text(can_share_location)}
         if self.buttons:
             out["buttons"] = self.buttons
         if self.image:

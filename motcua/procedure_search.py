@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 import re
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Optional, Sequence, Union
@@ -142,6 +142,10 @@ class Resolution:
     entry: Optional[IndexEntry] = None
     options: Sequence[Target] = field(default_factory=list)
     query: str = ""
+    # The best candidate's weight said and share of the question explained (Candidate's), for a
+    # caller that must be surer than the search itself (a message the NLU gave another intent).
+    said: float = 0.0
+    explained: float = 0.0
 
 
 class ProcedureSearch:
@@ -267,6 +271,9 @@ class ProcedureSearch:
         # One content word ("còn", "con", "giấy") names no procedure.
         if len(query.split()) < 2 or not found or found[0].match < CHOICE_MATCH:
             return Resolution("none", query=query)
+        return replace(self._decide(rewritten, query, found), said=found[0].said, explained=found[0].explained)
+
+    def _decide(self, rewritten: str, query: str, found: list[Candidate]) -> Resolution:
         best = found[0]
         # Rivals: other names said almost as fully and as specifically, that are not a shorter
         # form of the chosen one ("khai tử" beside "khai tử lưu động") nor one of its variants.

@@ -228,6 +228,7 @@ async def test_a_complaint_with_a_shared_location_and_a_photo(tg, rasa_servers):
     place = await step(callback_update(chat, '/inform{"complaint_category": "ha_tang_giao_thong"}'))
     keyboard = place["reply_markup"] if isinstance(place["reply_markup"], dict) else json.loads(place["reply_markup"])
     assert keyboard["keyboard"][0][0]["request_location"] is True and "ở đâu" in place["text"]
+    assert "bản đồ" in place["text"]  # Telegram can share a place: the question offers it
     photo_question = await step(location_update(chat, 14.356789, 108.998765))
     assert "ảnh hiện trường" in photo_question["text"]
     fake.files["AgACphoto1"] = b"\xff\xd8\xff\xe0 fake jpeg bytes"

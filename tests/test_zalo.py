@@ -87,7 +87,8 @@ async def test_a_zalo_citizen_asks_a_procedure_looks_up_a_dossier_and_files_a_co
     await say("tôi muốn gửi phản ánh")
     categories = await say("Rác thải đổ trộm ven suối Kim Sơn gây mùi hôi")
     assert "1. Hạ tầng – giao thông" in categories and "2. Môi trường" in categories
-    assert "ở đâu" in await say("2")
+    asked = await say("2")
+    assert "ở đâu" in asked and "bản đồ" not in asked  # the Bot Platform has no location event
     assert "ảnh hiện trường" in await say("ven suối Kim Sơn")  # Zalo sends photos (issue 19)
     assert "họ tên" in await say("1")  # "1. Bỏ qua"
     await say("Trần Văn Hùng")

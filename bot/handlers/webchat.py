@@ -65,7 +65,7 @@ async def post_message(request: web.Request) -> web.Response:
         return _error(400, messages.BAD_REQUEST)
     sender = sender.lower()
     replies = await converse(request.app, "web", sender, text or "", {"client": client_key(request)})
-    return web.json_response([r.as_json() for r in replies])
+    return web.json_response([r.as_json(can_share_location=False) for r in replies])
 
 
 async def get_updates(request: web.Request) -> web.Response:

@@ -202,8 +202,10 @@ async def choice_payload(app: web.Application, chat_id: str, text: str, channel:
 
 # --- sending ---------------------------------------------------------------------------------
 
-def render(reply: Reply) -> str:
-    text = reply.text or ""
+def render(reply: Reply, can_share_location: bool = False) -> str:
+    """The reply as one text: buttons become a numbered list. The Bot Platform has no location
+    event, so a question offering to send one is asked without that offer."""
+    text = reply.shown_text(can_share_location) or ""
     if reply.buttons:
         choices = "\n".join(f"{i}. {b['title']}" for i, b in enumerate(reply.buttons, 1))
         text = f"{text}\n\n{CHOICES_HEADER}\n{choices}".strip()

@@ -225,7 +225,8 @@ async def send(app: web.Application, user_id: str, reply: Reply, accepted: Optio
     async def send_part(i: int, part: str) -> str:
         return await app[OA].send_text(user_id, part or "…")
 
-    await send_parts(reply, split_text(render(reply), MESSAGE_LIMIT), send_part, accepted)
+    await send_parts(reply, split_text(render(reply, can_share_location=True), MESSAGE_LIMIT), send_part,
+                     accepted)
 
 
 async def in_reply_window(app: web.Application, user_id: str, now: Optional[datetime] = None) -> bool:

@@ -6,7 +6,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from sqlalchemy import select
 
 from actions import resources
-from actions.fallback import ActionNluFallback, ActionOutOfScope
+from actions.fallback import ActionGoodbye, ActionNluFallback, ActionOutOfScope
 from actions.procedures import ActionAnswerProcedure, ActionOfficeInfo
 from motcua.catalogue import ASPECT_TITLES, ASPECTS, load_catalogue
 from motcua.store import Database
@@ -156,6 +156,25 @@ async def test_not_understood_but_found_in_the_catalogue_is_answered_and_not_cou
     msgs, _ = await run(ActionNluFallback(), tracker("abc xyz qwe", intent="nlu_fallback"))
     assert [m.get("response") for m in msgs] == ["utter_default"]
     assert [s for s, _ in await inbox_items(nlu_inbox_store)] == ["searched", "fallback"]
+
+
+async def test_a_procedure_taken_for_a_goodbye_is_answered_and_a_goodbye_stays_one(nlu_inbox_store, rendered):
+    msgs, _ = await run(ActionGoodbye(), tracker("các bước xin phép xây nhà", intent="goodbye"))
+    assert rendered(msgs)[0] == "Anh/chị muốn hỏi về thủ tục nào dưới đây?"  # kinds of a building permit
+    assert all("giấy phép xây dựng" in b["title"] for b in msgs[0]["buttons"])
+    for text in ("tạm biệt", "bye nhé ad", "cảm ơn, chào bạn"):
+        msgs, events = await run(ActionGoodbye(), tracker(text, intent="goodbye"))
+        assert [m.get("response") for m in msgs] == ["utter_goodbye"] and events == [], text
+    assert [s for s, _ in await inbox_items(nlu_inbox_store)] == ["searched"]
+
+
+async def test_chat_and_ads_the_model_calls_out_of_scope_are_not_taken_for_procedures(nlu_inbox_store):
+    # Each names a procedure's words, but says too little of it or explains too little of the
+    # message ("bạn ăn cơm chưa" without diacritics reads "bản án").
+    for text in ("ban an com chua", "Bán đất nền giá rẻ liên hệ ngay", "có ai bán xe Wave cũ giá rẻ không",
+                 "bot hỗ trợ những việc gì"):
+        msgs, _ = await run(ActionOutOfScope(), tracker(text, intent="out_of_scope"))
+        assert [m.get("response") for m in msgs] == ["utter_out_of_scope"], text
 
 
 async def test_kinds_of_one_procedure_count_as_a_find_even_for_a_message_taken_for_out_of_scope(

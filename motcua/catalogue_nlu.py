@@ -41,6 +41,24 @@ TEMPLATES = [
     "kính gửi bộ phận một cửa, tôi muốn hỏi về việc {name}",
 ]
 PER_NAME = 2
+# Short messages as typed on a phone, over the everyday names (aliases) of the catalogue and of
+# the national list: "xin trợ cấp người cao tuổi", "tach so do o dau". Without them the model took
+# such messages for out of scope, a goodbye or a form (bench/questions_end_to_end.py).
+SHORT_TEMPLATES = [
+    "{name}",
+    "xin {name}",
+    "muốn {name}",
+    "cho hỏi {name}",
+    "{name} ad ơi",
+    "{name} được không",
+    "{name} [ở đâu](place)",
+    "{name} [cần gì](documents)",
+    "{name} [cần giấy tờ gì](documents)",
+    "{name} [hết bao nhiêu](fee)",
+    "{name} [mất bao lâu](duration)",
+    "{name} [làm sao](steps)",
+]
+SHORT_QUESTIONS = 600
 
 
 def _lower_first(name: str) -> str:
@@ -63,6 +81,13 @@ def question_names(catalogue: Catalogue, elsewhere: int = 300, seed: int = 14) -
     return sorted(dict.fromkeys(out))
 
 
+def everyday_names(catalogue: Catalogue) -> list[str]:
+    """The aliases of the catalogue's procedures and of the national list's entries (2–8 words)."""
+    names = [a for p in catalogue.procedures.values() for a in p.aliases]
+    names += [a for e in catalogue.index.values() for a in e.aliases]
+    return sorted(dict.fromkeys(n.strip().lower() for n in names if 2 <= len(n.split()) <= 8))
+
+
 def _render(template: str, name: str, plain: bool) -> str:
     text = template.format(name=name)
     text = re.sub(r"\[([^\]]+)\]\((\w+)\)", lambda m: f'[{m.group(1)}]{{"entity": "aspect", "value": "{m.group(2)}"}}', text)
@@ -80,6 +105,12 @@ def generate(catalogue: Catalogue, seed: int = 14) -> str:
             if text.lower() not in seen:
                 seen.add(text.lower())
                 lines.append(f"    - {text}")
+    everyday = everyday_names(catalogue)
+    for name in rng.sample(everyday, min(SHORT_QUESTIONS, len(everyday))):
+        text = _render(rng.choice(SHORT_TEMPLATES), name, plain=rng.random() < 0.5)
+        if text.lower() not in seen:
+            seen.add(text.lower())
+            lines.append(f"    - {text}")
     return "\n".join(lines) + "\n"
 
 

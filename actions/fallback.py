@@ -22,7 +22,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import resources
-from actions.procedures import ActionAnswerProcedure, catalogue_finds
+from actions.procedures import ActionAnswerProcedure, catalogue_find, found_key
 from motcua.store import nlu_inbox
 
 log = logging.getLogger(__name__)
@@ -64,9 +64,9 @@ class ActionNluFallback(Action):
         if _is_follow_up(tracker):
             # "lệ phí?" after an answer: too short for the classifier to be sure, clear in context.
             return await ActionAnswerProcedure().run(dispatcher, tracker, domain)
-        if found := catalogue_finds(tracker, model_unsure=True):  # answered: not "not understood"
-            await _to_inbox(tracker, "searched", found)
-            return await ActionAnswerProcedure().run(dispatcher, tracker, domain)
+        if found := catalogue_find(tracker, model_unsure=True):  # answered: not "not understood"
+            await _to_inbox(tracker, "searched", found_key(found))
+            return ActionAnswerProcedure().answer(dispatcher, tracker, found)
         await _to_inbox(tracker, "fallback", _procedure(tracker))
         dispatcher.utter_message(response="utter_default")
         return []
@@ -83,9 +83,9 @@ class ProcedureFirst(Action, metaclass=abc.ABCMeta):
     def name(self) -> str: ...
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        if found := catalogue_finds(tracker):
-            await _to_inbox(tracker, "searched", found)
-            return await ActionAnswerProcedure().run(dispatcher, tracker, domain)
+        if found := catalogue_find(tracker):
+            await _to_inbox(tracker, "searched", found_key(found))
+            return ActionAnswerProcedure().answer(dispatcher, tracker, found)
         dispatcher.utter_message(response=self.response)
         return []
 

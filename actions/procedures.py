@@ -187,16 +187,20 @@ class ActionAnswerProcedure(Action):
         return "action_answer_procedure"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
+        text = tracker.latest_message.get("text") or ""
+        return self.answer(dispatcher, tracker, load_search().resolve(text) if not text.startswith("/")
+                           else Resolution("none"))
+
+    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, found: Resolution) -> list:
+        """The answer to the message, given what the search found in it (the actions that asked the
+        search already — catalogue_find — pass theirs on)."""
         catalogue = load_catalogue()
         loc = catalogue.locality
         aspect = next((a for a in _entity_values(tracker, "aspect") if a in ASPECTS), None)
         named = next(filter(None, map(catalogue.resolve, _entity_values(tracker, "procedure"))), None)
         # A button press names its procedure by id or national code (possibly one done elsewhere).
         pressed = [v for v in _entity_values(tracker, "procedure") if v in catalogue.index]
-        text = tracker.latest_message.get("text") or ""
-        typed = not text.startswith("/")
-        found = load_search().resolve(text) if typed else Resolution("none")
-
+        typed = not (tracker.latest_message.get("text") or "").startswith("/")
         guesses = near_spellings(catalogue, found.query) if typed else []
         procedure: Optional[Procedure] = None
         others: Sequence[Target] = []
@@ -276,9 +280,9 @@ SURE_EXPLAINED = 0.75
 SURE_SAID = 7.0
 
 
-def catalogue_finds(tracker: Tracker, model_unsure: bool = False) -> Optional[str]:
-    """The procedure (id, or national code) the catalogue's search finds in the citizen's typed
-    message, whatever intent the model gave it; None when it finds none.
+def catalogue_find(tracker: Tracker, model_unsure: bool = False) -> Optional[Resolution]:
+    """What the catalogue's search finds in the citizen's typed message, whatever intent the model
+    gave it; None when it finds no procedure (`found_key` names the one it found).
 
     When the model was unsure (a fallback, an answer to no question), anything the search would
     answer counts, "which of these?" included. When it was sure of another intent (out of scope,
@@ -289,14 +293,19 @@ def catalogue_finds(tracker: Tracker, model_unsure: bool = False) -> Optional[st
     if text.startswith("/"):
         return None
     found = load_search().resolve(text)
-    target = found.procedure or found.entry or next(iter(found.options), None)
-    if found.kind == "none" or target is None:
+    if found.kind == "none" or not (found.procedure or found.entry or found.options):
         return None
     if not model_unsure:
         if found.explained < SURE_EXPLAINED or found.said < SURE_SAID:
             return None
         if found.kind == "choices" and not set.intersection(*(_runs(o.name) for o in found.options)):
             return None
+    return found
+
+
+def found_key(found: Resolution) -> str:
+    """The procedure a find is about (the first choice when it asks): its id, or national code."""
+    target = found.procedure or found.entry or found.options[0]
     return target.id if isinstance(target, Procedure) else target.code
 
 
@@ -314,8 +323,8 @@ class ActionOfficeInfo(Action):
         return "action_office_info"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict) -> list:
-        if catalogue_finds(tracker):
-            return await ActionAnswerProcedure().run(dispatcher, tracker, domain)
+        if found := catalogue_find(tracker):
+            return ActionAnswerProcedure().answer(dispatcher, tracker, found)
         loc = load_catalogue().locality
         office = loc.office
         lines = [office.get("name", "Bộ phận một cửa")]

@@ -11,7 +11,7 @@ beyond the common ones, often without diacritics or the word "thủ tục"). A q
 gives `ask_procedure` is answered by the search (as action_answer_procedure does); one it gives
 `out_of_scope`, `nlu_fallback`, `inform` (outside a form), `ask_office_info` or `goodbye` got a
 refusal, the office's details or a goodbye before, and now goes to the search when the search
-finds a procedure in it (actions.procedures.catalogue_finds); any other intent (a form…) is a
+finds a procedure in it (actions.procedures.catalogue_find); any other intent (a form…) is a
 misroute either way. The outcomes are search_eval's (right, asked, honest, wrong, missed) plus "refused",
 "office" and "misrouted". Then the held-out NLU examples that *are* out of scope
 (nlu/data/test/, intent out_of_scope): how many the search would now take for a procedure."""
@@ -24,7 +24,7 @@ from pathlib import Path
 
 from rasa_sdk import Tracker
 
-from actions.procedures import catalogue_finds
+from actions.procedures import catalogue_find, found_key
 from motcua import PROJECT_ROOT, nlu_eval, search_eval
 from motcua.catalogue import short_name
 from motcua.procedure_search import load_search
@@ -56,7 +56,7 @@ def outcomes(intent: str, text: str, code: str | None) -> tuple[str, str]:
         before = REFUSALS[intent]
         if code is None and before == "refused":
             before = "honest"  # a polite refusal is an honest answer to a question in no list
-        finds = catalogue_finds(_tracker(text), model_unsure=intent in UNSURE)
+        finds = catalogue_find(_tracker(text), model_unsure=intent in UNSURE)
         return before, (search_eval.outcome(search, text, code) if finds else before)
     return "misrouted", "misrouted"
 
@@ -104,16 +104,16 @@ async def main() -> None:
         if intent not in REFUSALS:
             continue
         missed[intent] += 1
-        if found := catalogue_finds(_tracker(e.text), model_unsure=intent in UNSURE):
+        if found := catalogue_find(_tracker(e.text), model_unsure=intent in UNSURE):
             answered += 1
             expected = {v for k, v in e.entities if k == "procedure"}
             named += bool(expected)
-            right += bool(expected) and _same(found, expected)
+            right += bool(expected) and _same(found_key(found), expected)
     print(f"\nHeld-out NLU procedure questions (nlu/data/test/, {len(asked)}, short): the model gave "
           + ", ".join(f"{i} to {c}" for i, c in missed.items()) + f"; the search now answers {answered} of those "
           f"({right} of the {named} whose procedure is annotated with the right one)")
     out_of_scope = [e for e in examples if e.intent == "out_of_scope"]
-    taken = [e.text for e in out_of_scope if catalogue_finds(_tracker(e.text))]
+    taken = [e.text for e in out_of_scope if catalogue_find(_tracker(e.text))]
     print(f"Held-out out-of-scope examples ({len(out_of_scope)}): the search finds a procedure in {len(taken)}"
           + (": " + "; ".join(f"“{t}”" for t in taken[:12]) if taken else ""))
 

@@ -158,9 +158,10 @@ async def answer(app: web.Application, channel: str, chat_id: str, text: str,
         if wait.notify:
             await send(wait.reply, None)
         raise
+    accepted = receipts.recorder(app)
     for i, reply in enumerate(replies):
         try:
-            await send(reply, receipts.recorder(app))
+            await send(reply, accepted)
         except Exception as exc:
             log.warning("a %s reply could not be sent (%s); it goes to the outbox", channel, exc)
             await outbox.defer(app, [r.message_id for r in replies[i:] if r.message_id])

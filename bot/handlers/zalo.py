@@ -167,14 +167,14 @@ async def handle_event(app: web.Application, event: dict[str, Any], turn: Turn) 
     bot = app[BOT]
     name = event.get("event_name")
     photo = _photo_of(app, message) if name == IMAGE_EVENT else None
-    canned = None  # the answer, when the bot does not read the message
+    # What the bot does not read: the conversation keeps `kept`, and `canned` is the answer.
+    kept, canned = None, None
     if name == IMAGE_EVENT and photo is None:
-        canned = [Reply(BAD_PHOTO)]
+        kept, canned = BAD_PHOTO_KEPT, [Reply(BAD_PHOTO)]
     elif photo is None and (name != TEXT_EVENT or not isinstance(message.get("text"), str)):
-        canned = [Reply(NOT_TEXT)]  # a sticker…
+        kept, canned = NOT_TEXT_KEPT, [Reply(NOT_TEXT)]  # a sticker…
     async with inbox.chat_lock(app, CHANNEL, chat_id):
-        text = (BAD_PHOTO_KEPT if name == IMAGE_EVENT else NOT_TEXT_KEPT) if canned else (
-            photo or await choice_payload(app, chat_id, message["text"]) or message["text"])
+        text = kept or photo or await choice_payload(app, chat_id, message["text"]) or message["text"]
         async with typing_while_slow(lambda: bot.call("sendChatAction", chat_id=chat_id, action="typing"),
                                      app[SETTINGS].typing_after_seconds,
                                      lambda reply, accepted: send(app, chat_id, reply, accepted)) as send_reply:
